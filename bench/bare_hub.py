@@ -37,7 +37,16 @@ def encode(frame: dict[str, Any], binary: bool) -> bytes | str:
 def json_response(payload: dict[str, Any]) -> Response:
     body = json.dumps(payload).encode()
     return Response(
-        200, "OK", Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))]), body
+        200,
+        "OK",
+        Headers(
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("Connection", "close"),
+            ]
+        ),
+        body,
     )
 
 
