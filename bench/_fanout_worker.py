@@ -9,7 +9,6 @@ a deadline, and a step sends a fixed number of messages.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import http.client
 import json
 import os
@@ -17,17 +16,16 @@ import resource
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import urlsplit
 
 import msgpack
+from _fanout_conn import OPENERS, Conn
 from _fanout_stats import BUCKET_S, MAX_BUCKET, StepReport
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 OPEN_CONCURRENCY = 64  # handshakes in flight per process: well under the listen backlog of any server
-MAX_QUEUE = 4096  # frames buffered per client before the generator stops reading (and the server buffers)
 HANDSHAKE_TIMEOUT_S = 30.0
 QUIET_S = 0.5  # the drain ends when nothing arrived for this long
 
@@ -75,18 +73,11 @@ def fetch_tokens(base_url: str, count: int) -> list[str]:
     return tokens
 
 
-def ws_url(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    scheme = "wss" if parts.scheme == "https" else "ws"
-    return f"{scheme}://{parts.netloc}/ws"
-
-
 @dataclass(slots=True, eq=False)
 class Client:
-    ws: ClientConnection
+    ws: Conn
     room: str
     seen: set[int] = field(default_factory=set)
-    reader: asyncio.Task[None] | None = None
 
 
 class Step:
@@ -103,8 +94,9 @@ class Step:
 class Generator:
     """The clients of one process, in named groups ("idle", "load"), and the step in progress."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, client_kind: str) -> None:
         self.index = index
+        self.opener = OPENERS[client_kind]
         self.groups: dict[str, list[Client]] = {}
         self.step: Step | None = None
 
@@ -146,16 +138,7 @@ class Generator:
         }
 
     async def open_client(self, url: str, room: str, token: str) -> Client:
-        ws = await connect(
-            ws_url(url),
-            proxy=None,  # loopback only, whatever the environment says
-            compression=None,  # measure the hub, not zlib; bare_hub.py does not compress either
-            max_queue=MAX_QUEUE,
-            max_size=2**22,
-            ping_interval=None,  # the clients answer the server's pings; they send none of their own
-            close_timeout=2,
-            open_timeout=HANDSHAKE_TIMEOUT_S,
-        )
+        ws = await self.opener(url)
         try:
             await ws.send(msgpack.packb({"t": "hello", "token": token}))
             await self.expect(ws, "welcome")
@@ -165,11 +148,11 @@ class Generator:
             await ws.close()
             raise
         client = Client(ws, room)
-        client.reader = asyncio.create_task(self.read(client))
+        ws.deliver_to(partial(self.on_frame, client))
         return client
 
     @staticmethod
-    async def expect(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    async def expect(ws: Conn, kind: str) -> dict[str, Any]:
         """Read frames until one of type `kind`; presence frames of other members may come first."""
         while True:
             frame = msgpack.unpackb(await ws.recv())
@@ -181,56 +164,44 @@ class Generator:
     async def close_group(self, group: str) -> int:
         clients = self.groups.pop(group, [])
         await asyncio.gather(*(c.ws.close() for c in clients), return_exceptions=True)
-        for c in clients:
-            if c.reader:
-                c.reader.cancel()
-        await asyncio.gather(*(c.reader for c in clients if c.reader), return_exceptions=True)
         return len(clients)
 
     # -- receiving ------------------------------------------------------------------------------------------
-    async def read(self, client: Client) -> None:
-        """Count this client's deliveries of the current step's messages; everything else is ignored.
+    def on_frame(self, client: Client, data: bytes) -> None:
+        """Count one of this client's deliveries of the current step's messages; ignore everything else.
 
-        This is the generator's hot loop (one pass per delivery), hence the locals and the absence of
-        helper calls.
+        This is the generator's hot path (one call per delivery), hence the terse body.
         """
-        unpack = msgpack.unpackb
-        now = time.time
-        seen = client.seen
-        try:
-            async for data in client.ws:
-                frame = unpack(data)
-                kind = frame.get("t")
-                step = self.step
-                if step is None:
-                    continue
-                report = step.report
-                if kind == "msg":
-                    parts = frame.get("text", "").split(" ")
-                    if len(parts) != 3 or parts[1] != step.tag:
-                        continue
-                    seq = frame["seq"]
-                    if seq in seen:
-                        report.doubled += 1
-                        continue
-                    seen.add(seq)
-                    t = now()
-                    report.received += 1
-                    b = int((t - float(parts[2])) / BUCKET_S)
-                    report.latency[b if b < MAX_BUCKET else MAX_BUCKET] += 1
-                    report.last_rx = t
-                    if not report.first_rx:
-                        report.first_rx = t
-                elif kind == "ack":
-                    if frame.get("status") == "held":
-                        report.held[client.room] += 1
-                    else:
-                        report.acked[client.room] += 1
-                elif kind == "error":
-                    report.rejected[client.room] += 1
-                    report.error_codes[str(frame.get("code"))] += 1
-        except ConnectionClosed:
-            pass  # counted by the step that notices the client is gone
+        step = self.step
+        if step is None:
+            return
+        frame = msgpack.unpackb(data)
+        kind = frame.get("t")
+        report = step.report
+        if kind == "msg":
+            parts = frame.get("text", "").split(" ")
+            if len(parts) != 3 or parts[1] != step.tag:
+                return
+            seq = frame["seq"]
+            if seq in client.seen:
+                report.doubled += 1
+                return
+            client.seen.add(seq)
+            t = time.time()
+            report.received += 1
+            b = int((t - float(parts[2])) / BUCKET_S)
+            report.latency[b if b < MAX_BUCKET else MAX_BUCKET] += 1
+            report.last_rx = t
+            if not report.first_rx:
+                report.first_rx = t
+        elif kind == "ack":
+            if frame.get("status") == "held":
+                report.held[client.room] += 1
+            else:
+                report.acked[client.room] += 1
+        elif kind == "error":
+            report.rejected[client.room] += 1
+            report.error_codes[str(frame.get("code"))] += 1
 
     # -- a step ---------------------------------------------------------------------------------------------
     async def run_step(
@@ -242,7 +213,7 @@ class Generator:
         under the server's per-member limit. The text carries the step's tag and the send time, which the
         receivers turn into latency; the nonce makes every send distinct.
         """
-        clients = [c for c in self.groups.get("load", []) if c.ws.state.name == "OPEN"]
+        clients = [c for c in self.groups.get("load", []) if c.ws.is_open]
         for c in clients:
             c.seen.clear()
         step = Step(tag)
@@ -270,14 +241,13 @@ class Generator:
                 }
                 step.record_send(c.room)
                 i += 1
-                with contextlib.suppress(ConnectionClosed):
-                    await c.ws.send(pack(frame))
+                await c.ws.send(pack(frame))
             await asyncio.sleep(max(0.0, start_at + i / rate - time.time()))
         report.send_end = time.time()
         await self.drain(report, report.send_end + drain_max)
         report.cpu_s = time.process_time() - cpu0
         report.wall_s = time.monotonic() - wall0
-        report.disconnected = sum(1 for c in self.groups.get("load", []) if c.ws.state.name != "OPEN")
+        report.disconnected = sum(1 for c in self.groups.get("load", []) if not c.ws.is_open)
         self.step = None
         return report
 
@@ -291,9 +261,9 @@ class Generator:
             await asyncio.sleep(0.05)
 
 
-async def serve(conn: Connection, index: int) -> None:
+async def serve(conn: Connection, index: int, client_kind: str) -> None:
     """Run the orchestrator's commands one at a time until it says exit (or the pipe closes)."""
-    gen = Generator(index)
+    gen = Generator(index, client_kind)
     loop = asyncio.get_running_loop()
     while True:
         try:
@@ -316,12 +286,12 @@ async def serve(conn: Connection, index: int) -> None:
         conn.send((command, answer))
 
 
-def main(conn: Connection, index: int) -> None:
+def main(conn: Connection, index: int, client_kind: str) -> None:
     """Process entry point (multiprocessing, spawn): raise the fd limit, pick uvloop, serve commands."""
     raise_nofile_limit()
     try:
         import uvloop
     except ImportError:
-        asyncio.run(serve(conn, index))
+        asyncio.run(serve(conn, index, client_kind))
     else:
-        uvloop.run(serve(conn, index))
+        uvloop.run(serve(conn, index, client_kind))

@@ -168,13 +168,13 @@ def room_ids(url: str) -> list[str]:
 class Pool:
     """The generator processes and the pipe to each; commands go to all and wait for all (bounded)."""
 
-    def __init__(self, procs: int) -> None:
+    def __init__(self, procs: int, client_kind: str) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.procs = []
         for index in range(procs):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_fanout_worker.main, args=(child, index), daemon=True)
+            proc = ctx.Process(target=_fanout_worker.main, args=(child, index, client_kind), daemon=True)
             proc.start()
             self.pipes.append(parent)
             self.procs.append(proc)
@@ -569,6 +569,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1.5,
         help="max sends/s per member (default 1.5, under peerchat's 2/s limit)",
     )
+    p.add_argument(
+        "--client",
+        choices=["raw", "websockets"],
+        default="raw",
+        help="generator WebSocket client: raw (fast, default) or websockets' asyncio client",
+    )
     p.add_argument("--json", type=Path, help="also write the figures to this file")
     args = p.parse_args(argv)
     if not 1.0 < args.step_factor <= 4.0:
@@ -616,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     summaries: list[Summary] = []
     data_dir = tempfile.mkdtemp(prefix="fanout-data-")
-    pool = Pool(args.procs)
+    pool = Pool(args.procs, args.client)
     try:
         for name, start in servers_to_measure(args, data_dir):
             try:
