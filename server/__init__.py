@@ -1,0 +1,1 @@
+"""peerchat server: the real-time hub, its protocol, broker, stores and HTTP/WebSocket endpoints."""

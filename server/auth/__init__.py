@@ -1,0 +1,1 @@
+"""Who is talking: signed session tokens, anonymous aliases and the signing secret."""

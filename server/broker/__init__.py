@@ -1,0 +1,1 @@
+"""Fan-out between server nodes: `base.Broker`, with `memory` for one process (Redis comes next)."""

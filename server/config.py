@@ -1,0 +1,176 @@
+"""Settings: defaults, then the TOML config file, then `PEERCHAT_*` variables, then the command line.
+
+Everything a deployment can tune is here, with the reason for each default next to it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from server.protocol.frames import ROOM_ID
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoomConfig:
+    id: str
+    title: str
+    topic: str
+    guidelines: str
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_text: int = 2000  # characters in one message
+    max_frame_bytes: int = 16 * 1024  # a larger frame gets `too_long` and the connection stays open
+    transport_max_bytes: int = 1024 * 1024  # beyond this the transport closes with 1009
+    send_burst: int = 10  # messages a member may send at once ...
+    send_rate: float = 2.0  # ... then this many per second
+    joins_per_minute: int = 30
+    typing_interval: float = 2.0  # at most one `typing` relayed per member and room in this time
+    frame_burst: int = 60  # any frames, whatever their type: a backstop against floods
+    frame_rate: float = 20.0
+    flood_strikes: int = 30  # frames refused for rate in a row (decaying 1/s) before close 4429
+    bad_frames: int = 10  # malformed frames (decaying 1 per 6 s) before close 4400
+    outbound_queue: int = 1024  # frames waiting for a slow client before it is closed with 4408
+    hello_timeout: float = 10.0
+    sessions_per_second: float = 20.0  # new anonymous sessions, deployment-wide, after a burst
+    sessions_burst: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    redis_url: str | None = None
+    data_dir: Path = Path("peerchat-data")
+    config_file: Path | None = None
+    secret: str | None = None  # shared by every node; generated into the data dir when not given
+    token_ttl: float = 24 * 3600.0
+    allowed_origins: tuple[str, ...] = ()
+    history_max: int = 500
+    history_max_age: float = 7 * 24 * 3600.0
+    history_page: int = 50
+    since_cap: int = 500
+    log_level: str = "info"
+    rooms: tuple[RoomConfig, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+
+    def room(self, room_id: str) -> RoomConfig | None:
+        for room in self.rooms:
+            if room.id == room_id:
+                return room
+        return None
+
+
+ENV_PREFIX = "PEERCHAT_"
+# (settings field, type) for every option that the command line and the environment may set
+OPTIONS: dict[str, type] = {
+    "host": str, "port": int, "redis_url": str, "data_dir": Path, "config_file": Path, "secret": str,
+    "log_level": str,
+}
+ENV_ONLY: dict[str, type] = {"allowed_origins": tuple, "token_ttl": float, "history_max": int,
+                             "history_max_age": float}
+
+
+ENV_NAMES = {"config_file": "PEERCHAT_CONFIG"}
+
+
+def env_name(option: str) -> str:
+    return ENV_NAMES.get(option, ENV_PREFIX + option.upper())
+
+
+def default_rooms() -> tuple[RoomConfig, ...]:
+    text = resources.files("server").joinpath("rooms.toml").read_text(encoding="utf-8")
+    return _rooms(tomllib.loads(text).get("rooms", []))
+
+
+def _rooms(items: Any) -> tuple[RoomConfig, ...]:
+    if not isinstance(items, list) or not items:
+        raise ConfigError("[[rooms]] must list at least one room")
+    rooms = []
+    for item in items:
+        try:
+            room = RoomConfig(str(item["id"]), str(item["title"]), str(item["topic"]),
+                              str(item.get("guidelines", "")).strip())
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"a room needs id, title and topic: {item!r}") from exc
+        if not ROOM_ID.match(room.id) or ":" in room.id:
+            raise ConfigError(f"room id {room.id!r}: use lowercase letters, digits, '-' and '_'")
+        rooms.append(room)
+    if len({r.id for r in rooms}) != len(rooms):
+        raise ConfigError("room ids must be unique")
+    return tuple(rooms)
+
+
+def _coerce(name: str, kind: type, value: Any) -> Any:
+    try:
+        if kind is tuple:
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(v).strip().rstrip("/") for v in items if str(v).strip())
+        if kind is Path:
+            return Path(value)
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: {value!r} is not a valid {kind.__name__}") from exc
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    values: dict[str, Any] = {}
+    server = data.get("server", {})
+    for key, value in server.items():
+        if key not in OPTIONS and key not in ENV_ONLY:
+            raise ConfigError(f"[server] {key}: unknown option")
+        values[key] = _coerce(key, {**OPTIONS, **ENV_ONLY}[key], value)
+    history = data.get("history", {})
+    if "max_messages" in history:
+        values["history_max"] = _coerce("history.max_messages", int, history["max_messages"])
+    if "max_age_days" in history:
+        values["history_max_age"] = _coerce("history.max_age_days", float, history["max_age_days"]) * 86400
+    limit_names = {f.name: f.type for f in fields(Limits)}
+    limits = {}
+    for key, value in data.get("limits", {}).items():
+        if key not in limit_names:
+            raise ConfigError(f"[limits] {key}: unknown limit")
+        limits[key] = _coerce(key, float if limit_names[key] in (float, "float") else int, value)
+    if limits:
+        values["limits"] = replace(Limits(), **limits)
+    if "rooms" in data:
+        values["rooms"] = _rooms(data["rooms"])
+    return values
+
+
+def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings; `cli` holds only the options given on the command line."""
+    cli = {k: v for k, v in (cli or {}).items() if v is not None}
+    env = os.environ if env is None else env
+    from_env = {}
+    for name, kind in {**OPTIONS, **ENV_ONLY}.items():
+        raw = env.get(env_name(name))
+        if raw:
+            from_env[name] = _coerce(env_name(name), kind, raw)
+    config_file = cli.get("config_file") or from_env.get("config_file")
+    values: dict[str, Any] = {"rooms": default_rooms()}
+    if config_file:
+        values.update(_from_file(Path(config_file)))
+    values.update(from_env)
+    values.update({k: _coerce(k, OPTIONS[k], v) for k, v in cli.items()})
+    settings = Settings(**values)
+    if not 0 < settings.port < 65536 and settings.port != 0:
+        raise ConfigError(f"port {settings.port} out of range")
+    if settings.history_max < 1 or settings.history_max_age <= 0:
+        raise ConfigError("history must keep at least one message for some time")
+    return settings

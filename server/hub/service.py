@@ -1,0 +1,372 @@
+"""The hub service: routes each client frame, and fans each room event out to local members.
+
+A message goes: validate -> rate limit -> store (which assigns `seq` and makes it durable) ->
+publish on the room's channel -> every node subscribed to the room puts it in `seq` order and
+queues the one encoded frame on each local member's connection. The sender's ack is sent only
+after the store has the message, so nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+
+from server.broker.base import Broker, BrokerUnavailable
+from server.config import RoomConfig, Settings
+from server.hub.ordering import Sequencer
+from server.hub.peer import Peer
+from server.hub.ratelimit import TokenBucket
+from server.metrics import Metrics
+from server.protocol import frames as f
+from server.protocol.codec import Encoded, encode_msgpack
+from server.protocol.errors import ErrorCode, ProtocolError
+from server.protocol.model import Message, User
+from server.store.base import Page, Report, Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+GAP_WAIT = 0.2  # seconds a room waits for a missing seq before reading it from the store
+
+
+def channel_for(room: str) -> str:
+    """The room's broker channel; the braces are a Redis Cluster hash tag, so every key and channel
+    of one room lands in one slot."""
+    return f"room:{{{room}}}"
+
+
+@dataclass(eq=False)
+class Session:
+    """One authenticated connection: its user, and the limits and rooms that belong to it."""
+
+    peer: Peer
+    user: User
+    joins: TokenBucket
+    rooms: set[str] = field(default_factory=set)
+    typing_at: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Member:
+    """A session in a room, as that room sees it. While the join is being answered, live frames
+    wait in `held` so that none arrives before `joined` or twice."""
+
+    session: Session
+    user: User
+    held: list[Encoded] | None = field(default_factory=list)
+
+    def push(self, frame: Encoded) -> None:
+        if self.held is not None:
+            self.held.append(frame)
+        else:
+            self.session.peer.push(frame)
+
+
+class LocalRoom:
+    """A room as seen from this node: its local members and the order of its messages."""
+
+    __slots__ = ("channel", "gap_task", "id", "lock", "members", "order", "subscribed")
+
+    def __init__(self, room_id: str) -> None:
+        self.id = room_id
+        self.channel = channel_for(room_id)
+        self.members: dict[str, Member] = {}  # by peer id
+        self.order: Sequencer[Encoded] = Sequencer()
+        self.gap_task: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()  # orders subscribe and unsubscribe of the channel
+        self.subscribed = False
+
+
+def _member_seq(frame: Encoded) -> int | None:
+    return frame.frame.get("seq") if frame.frame.get("t") == "msg" else None
+
+
+class Hub:
+    def __init__(self, settings: Settings, store: Store, broker: Broker, metrics: Metrics,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.limits = settings.limits
+        self.store = store
+        self.broker = broker
+        self.metrics = metrics
+        self._clock = clock
+        self._rooms: dict[str, LocalRoom] = {}
+        self._by_channel: dict[str, LocalRoom] = {}
+        self._send_buckets: dict[str, TokenBucket] = {}
+        self._sessions_of: dict[str, int] = {}
+        self._handlers: dict[type, Callable[[Session, Any], Any]] = {
+            f.Join: self.join, f.Leave: self.leave, f.Send: self.send, f.History: self.history,
+            f.Typing: self.typing, f.Report: self.report, f.Ping: self.ping, f.Staff: self.staff,
+        }
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.broker.connect(self._on_event)
+
+    async def stop(self) -> None:
+        for room in self._rooms.values():
+            if room.gap_task is not None:
+                room.gap_task.cancel()
+        await self.broker.close()
+
+    def attach(self, peer: Peer, user: User) -> Session:
+        now = self._clock()
+        session = Session(peer, user, TokenBucket(self.limits.joins_per_minute / 60.0,
+                                                  self.limits.joins_per_minute, now))
+        self._sessions_of[user.id] = self._sessions_of.get(user.id, 0) + 1
+        self.metrics.sessions.inc()
+        return session
+
+    async def detach(self, session: Session) -> None:
+        for room_id in list(session.rooms):
+            await self._leave(session, room_id)
+        remaining = self._sessions_of.get(session.user.id, 1) - 1
+        if remaining:
+            self._sessions_of[session.user.id] = remaining
+        else:
+            self._sessions_of.pop(session.user.id, None)
+            self._send_buckets.pop(session.user.id, None)
+        self.metrics.sessions.dec()
+
+    async def handle(self, session: Session, frame: f.ClientFrame) -> dict[str, Any] | None:
+        """Run one client frame; the reply to send, if any. Raises `ProtocolError`."""
+        handler = self._handlers.get(type(frame))
+        if handler is None:  # a hello after the handshake
+            raise ProtocolError(ErrorCode.BAD_FRAME, "already authenticated")
+        try:
+            reply: dict[str, Any] | None = await handler(session, frame)
+        except (StoreUnavailable, BrokerUnavailable) as exc:
+            raise ProtocolError(ErrorCode.UNAVAILABLE, "the service is briefly unavailable; retry") from exc
+        return reply
+
+    # -- rooms -----------------------------------------------------------------------------------
+
+    def _room_config(self, room_id: str) -> RoomConfig:
+        room = self.settings.room(room_id)
+        if room is None:
+            raise ProtocolError(ErrorCode.NO_SUCH_ROOM, "no such room")
+        return room
+
+    def _member(self, session: Session, room_id: str) -> Member:
+        room = self._rooms.get(room_id)
+        member = room.members.get(session.peer.id) if room is not None else None
+        if member is None or member.held is not None:
+            self._room_config(room_id)
+            raise ProtocolError(ErrorCode.NOT_IN_ROOM, "join the room first")
+        return member
+
+    async def _subscribe(self, room: LocalRoom) -> None:
+        async with room.lock:
+            if not room.subscribed:
+                await self.broker.subscribe(room.channel)
+                room.subscribed = True
+                self._by_channel[room.channel] = room
+
+    async def _release(self, room: LocalRoom) -> None:
+        """Forget a room this node has no members in any more, and stop hearing its channel."""
+        async with room.lock:
+            if room.members or self._rooms.get(room.id) is not room:
+                return
+            del self._rooms[room.id]
+            self._by_channel.pop(room.channel, None)
+            if room.gap_task is not None:
+                room.gap_task.cancel()
+            if room.subscribed:
+                room.subscribed = False
+                try:
+                    await self.broker.unsubscribe(room.channel)
+                except BrokerUnavailable:
+                    log.warning("could not unsubscribe from room %s: broker unavailable", room.id)
+
+    async def join(self, session: Session, frame: f.Join) -> None:
+        self._room_config(frame.room)
+        room = self._rooms.get(frame.room)
+        if room is not None and session.peer.id in room.members:
+            raise ProtocolError(ErrorCode.BAD_FRAME, "already in this room; leave it first")
+        if not session.joins.take(self._clock()):
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "too many joins; wait a minute")
+        if room is None:
+            room = self._rooms[frame.room] = LocalRoom(frame.room)
+        member = Member(session, session.user)
+        room.members[session.peer.id] = member
+        try:
+            await self._subscribe(room)
+            change = await self.store.presence_add(room.id, session.user, session.peer.id)
+            member.user = change.user
+            page, reset = await self._join_page(room.id, frame)
+            members = await self.store.presence_members(room.id)
+        except BaseException:
+            room.members.pop(session.peer.id, None)
+            try:
+                await self.store.presence_remove(room.id, session.user.id, session.peer.id)
+            finally:
+                await self._release(room)
+            raise
+        session.rooms.add(room.id)
+        for ready in room.order.start_at(page.last_seq):
+            self._fan_out(room, ready)
+        joined = f.reply("joined", frame.rid, room=room.id, seq=page.last_seq, epoch=page.epoch,
+                         history=[m.wire() for m in page.messages], members=[u.wire() for u in members],
+                         user=member.user.wire())
+        if page.more:
+            joined["more"] = True
+        if reset:
+            joined["reset"] = True
+        if page.truncated:
+            joined["truncated"] = True
+        session.peer.push(Encoded(joined))
+        seen = max(page.last_seq, page.messages[-1].seq if page.messages else 0)
+        held, member.held = member.held or [], None
+        for encoded in held:
+            seq = _member_seq(encoded)
+            if seq is None or seq > seen:
+                session.peer.push(encoded)
+        if change.changed:
+            await self._publish(room.id, {"t": "presence", "room": room.id, "event": "join",
+                                          "user": member.user.wire(), "count": change.count})
+
+    async def _join_page(self, room_id: str, frame: f.Join) -> tuple[Page, bool]:
+        """History for a join: all after `since` when the client's epoch is the room's; else the
+        latest, with `reset` when the client had history from an epoch that is gone."""
+        if frame.since is None:
+            return await self.store.latest(room_id, self.settings.history_page), False
+        page = await self.store.since(room_id, frame.since, self.settings.since_cap)
+        if frame.epoch is not None and frame.epoch != page.epoch:
+            return await self.store.latest(room_id, self.settings.history_page), True
+        return page, False
+
+    async def leave(self, session: Session, frame: f.Leave) -> dict[str, Any]:
+        self._member(session, frame.room)
+        await self._leave(session, frame.room)
+        return f.reply("left", frame.rid, room=frame.room)
+
+    async def _leave(self, session: Session, room_id: str) -> None:
+        session.rooms.discard(room_id)
+        session.typing_at.pop(room_id, None)
+        room = self._rooms.get(room_id)
+        if room is None or room.members.pop(session.peer.id, None) is None:
+            return
+        try:
+            change = await self.store.presence_remove(room_id, session.user.id, session.peer.id)
+            if change is not None and change.changed:
+                await self._publish(room_id, {"t": "presence", "room": room_id, "event": "leave",
+                                              "user": change.user.wire(), "count": change.count})
+        except (StoreUnavailable, BrokerUnavailable):
+            log.warning("leave of user %s from room %s not announced: backend unavailable",
+                        session.user.id, room_id)
+        finally:
+            if not room.members:
+                await self._release(room)
+
+    # -- messages --------------------------------------------------------------------------------
+
+    async def send(self, session: Session, frame: f.Send) -> dict[str, Any]:
+        member = self._member(session, frame.room)
+        user_id = session.user.id
+        bucket = self._send_buckets.get(user_id)
+        now = self._clock()
+        if bucket is None:
+            bucket = self._send_buckets[user_id] = TokenBucket(self.limits.send_rate, self.limits.send_burst, now)
+        if not bucket.take(now):
+            raise ProtocolError(ErrorCode.RATE_LIMITED,
+                                f"sending too fast; wait {bucket.wait():.1f} s")
+        # Shielded: once accepted, a message is stored and published even if its sender goes away.
+        message = await asyncio.shield(self._store_and_publish(frame.room, member.user, frame.text, frame.nonce))
+        return f.reply("ack", frame.rid, room=frame.room, seq=message.seq, status="sent")
+
+    async def _store_and_publish(self, room_id: str, user: User, text: str, nonce: str | None) -> Message:
+        appended = await self.store.append(room_id, user, text, int(time.time() * 1000), nonce)
+        # A duplicate is published again: receivers drop a seq they have delivered, and one that a
+        # broker outage kept from them arrives now.
+        await self.broker.publish(channel_for(room_id), encode_msgpack(appended.message.wire()))
+        if not appended.duplicate:
+            self.metrics.messages.inc()
+        return appended.message
+
+    async def history(self, session: Session, frame: f.History) -> dict[str, Any]:
+        self._member(session, frame.room)
+        messages = await self.store.before(frame.room, frame.before, frame.limit)
+        return f.reply("history", frame.rid, room=frame.room, messages=[m.wire() for m in messages])
+
+    async def typing(self, session: Session, frame: f.Typing) -> None:
+        member = self._member(session, frame.room)
+        now = self._clock()
+        if now - session.typing_at.get(frame.room, -1e9) < self.limits.typing_interval:
+            return  # throttled: typing is a hint, dropping one loses nothing
+        session.typing_at[frame.room] = now
+        await self._publish(frame.room, {"t": "typing", "room": frame.room, "user": member.user.wire()})
+
+    async def report(self, session: Session, frame: f.Report) -> dict[str, Any]:
+        self._member(session, frame.room)
+        if await self.store.message(frame.room, frame.seq) is None:
+            raise ProtocolError(ErrorCode.BAD_FRAME, "no such message in this room")
+        await self.store.add_report(Report(frame.room, frame.seq, session.user.id, frame.reason,
+                                           int(time.time() * 1000)))
+        self.metrics.reports.inc()
+        return f.reply("ok", frame.rid)
+
+    async def ping(self, session: Session, frame: f.Ping) -> dict[str, Any]:
+        return f.reply("pong", frame.rid)
+
+    async def staff(self, session: Session, frame: f.Staff) -> dict[str, Any]:
+        # Moderation and crisis frames need a facilitator or staff role; anonymous sessions are
+        # always members, so these are refused here.
+        raise ProtocolError(ErrorCode.FORBIDDEN, f"'{frame.type}' needs a facilitator or staff account")
+
+    # -- fan-out ---------------------------------------------------------------------------------
+
+    async def _publish(self, room_id: str, frame: dict[str, Any]) -> None:
+        await self.broker.publish(channel_for(room_id), encode_msgpack(frame))
+
+    def _on_event(self, channel: str, data: bytes) -> None:
+        """Called by the broker for each event on a subscribed room channel."""
+        room = self._by_channel.get(channel)
+        if room is None:
+            return
+        try:
+            frame = msgpack.unpackb(data, raw=False)
+            encoded = Encoded(frame, data)  # the broker payload is the client frame: no re-encoding
+            if frame["t"] == "msg":
+                for ready in room.order.offer(frame["seq"], encoded):
+                    self._fan_out(room, ready)
+                if room.order.waiting and room.gap_task is None:
+                    room.gap_task = asyncio.get_running_loop().create_task(self._fill_gap(room))
+            elif frame["t"] == "typing":
+                sender = frame["user"]["id"]
+                for member in room.members.values():
+                    if member.session.user.id != sender:
+                        member.push(encoded)
+            else:
+                self._fan_out(room, encoded)
+        except Exception:
+            log.exception("dropped a malformed event on room %s", room.id)
+
+    def _fan_out(self, room: LocalRoom, encoded: Encoded) -> None:
+        members = room.members
+        for member in members.values():
+            member.push(encoded)
+        self.metrics.deliveries.inc(len(members))
+
+    async def _fill_gap(self, room: LocalRoom) -> None:
+        try:
+            await asyncio.sleep(GAP_WAIT)
+            while room.order.waiting and room.order.last is not None:
+                page = await self.store.since(room.id, room.order.last, self.settings.since_cap)
+                progressed = False
+                for message in page.messages:
+                    for ready in room.order.offer(message.seq, Encoded(message.wire())):
+                        self._fan_out(room, ready)
+                        progressed = True
+                if not progressed:
+                    for ready in room.order.give_up_gap():
+                        self._fan_out(room, ready)
+        except StoreUnavailable:
+            log.warning("room %s: could not read missing messages; they come on the next join", room.id)
+        finally:
+            room.gap_task = None

@@ -1,0 +1,415 @@
+"""The embedded default's store: one SQLite file in WAL mode, written by one thread in batches.
+
+Why a writer thread with group commit: an acknowledged message must be on disk (`synchronous=FULL`)
+before its ack, and one fsync per message would cap a room at a few hundred messages a second.
+Every append waits on a future that the writer settles after the transaction holding it commits;
+whatever arrives while one transaction commits goes into the next, so a busy room pays one fsync
+for many messages and the event loop never blocks on the disk. Reads run in worker threads on
+their own connections, which WAL lets proceed while the writer writes.
+
+Sequence numbers are assigned in memory, from the last one stored, before the write is queued:
+one process owns the file (a lock file enforces it), so that counter is the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import queue
+import secrets
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from server.protocol.model import Message, User
+from server.store.base import (
+    Appended,
+    Page,
+    PresenceChange,
+    Report,
+    Store,
+    StoreUnavailable,
+)
+from server.store.presence import PresenceTable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Op = Callable[[sqlite3.Connection], Any]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rooms (room TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    room TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
+    user_id TEXT NOT NULL, alias TEXT NOT NULL, role TEXT NOT NULL, text TEXT NOT NULL, nonce TEXT,
+    PRIMARY KEY (room, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_ts ON messages (ts);
+CREATE TABLE IF NOT EXISTS reports (
+    id INTEGER PRIMARY KEY, room TEXT NOT NULL, seq INTEGER NOT NULL, reporter_id TEXT NOT NULL,
+    reason TEXT, ts INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'open'
+);
+"""
+_COLUMNS = "room, seq, ts, user_id, alias, role, text"
+NONCE_CACHE = 50_000  # recent (room, user, nonce) keys kept for dedupe; older ones have long been acked
+PRUNE_INTERVAL = 30.0
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                               check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+def _row_message(row: tuple[Any, ...]) -> Message:
+    room, seq, ts, user_id, alias, role, text = row
+    return Message(room, seq, ts, User(user_id, alias, role), text)
+
+
+class _Writer:
+    """The one thread that writes; each submitted operation runs inside a batched transaction."""
+
+    def __init__(self, path: Path, loop: asyncio.AbstractEventLoop, max_batch: int = 512) -> None:
+        self._path = path
+        self._loop = loop
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[tuple[Op, asyncio.Future[Any]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="peerchat-sqlite-writer", daemon=True)
+        self.alive = False
+
+    def start(self) -> None:
+        self.alive = True
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+        self.alive = False
+
+    def submit(self, op: Op) -> asyncio.Future[Any]:
+        future = self._loop.create_future()
+        if not self.alive:
+            future.set_exception(StoreUnavailable("the store is closed"))
+        else:
+            self._queue.put((op, future))
+        return future
+
+    def _run(self) -> None:
+        conn = connect(self._path)
+        try:
+            stopping = False
+            while not stopping:
+                item = self._queue.get()
+                if item is None:
+                    break
+                batch = [item]
+                while len(batch) < self._max_batch:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stopping = True
+                        break
+                    batch.append(more)
+                self._settle(self._commit(conn, batch))
+        finally:
+            self.alive = False
+            conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[tuple[Op, asyncio.Future[Any]]]) -> list[Any]:
+        try:
+            return self._transaction(conn, batch)
+        except sqlite3.Error:
+            # One bad operation must not fail its neighbours: retry each in a transaction of its own.
+            results = []
+            for one in batch:
+                try:
+                    results.extend(self._transaction(conn, [one]))
+                except sqlite3.Error as exc:
+                    log.error("sqlite write failed: %s", type(exc).__name__)
+                    results.append((one[1], False, StoreUnavailable("the message store could not write")))
+            return results
+
+    @staticmethod
+    def _transaction(conn: sqlite3.Connection, batch: list[tuple[Op, asyncio.Future[Any]]]) -> list[Any]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            values = [(future, True, op(conn)) for op, future in batch]
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return values
+
+    def _settle(self, results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+        def settle() -> None:
+            for future, ok, value in results:
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+        try:
+            self._loop.call_soon_threadsafe(settle)
+        except RuntimeError:  # the loop closed under us at shutdown: nobody is waiting any more
+            pass
+
+
+class SQLiteStore(Store):
+    def __init__(self, data_dir: Path, history_max: int, history_max_age: float) -> None:
+        self._dir = data_dir
+        self._path = data_dir / "peerchat.sqlite3"
+        self._history_max = history_max
+        self._history_max_age_ms = int(history_max_age * 1000)
+        self._writer: _Writer | None = None
+        self._lock_fd: int | None = None
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._last_seq: dict[str, int] = {}
+        self._nonces: OrderedDict[tuple[str, str, str], int | asyncio.Future[Any]] = OrderedDict()
+        self._epoch = ""
+        self._presence = PresenceTable()
+        self._pruner: asyncio.Task[None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(self._dir / "peerchat.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise RuntimeError(f"another peerchat process uses the data dir {self._dir}") from None
+        await asyncio.to_thread(self._load)
+        self._writer = _Writer(self._path, asyncio.get_running_loop())
+        self._writer.start()
+        self._pruner = asyncio.create_task(self._prune_forever(), name="peerchat-sqlite-prune")
+
+    def _load(self) -> None:
+        conn = connect(self._path)
+        try:
+            conn.executescript(SCHEMA)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
+            if row is None:
+                row = (secrets.token_hex(8),)
+                conn.execute("INSERT INTO meta (key, value) VALUES ('epoch', ?)", row)
+            self._epoch = row[0]
+            self._last_seq = dict(conn.execute("SELECT room, last_seq FROM rooms").fetchall())
+            for room, user_id, nonce, seq in conn.execute(
+                "SELECT room, user_id, nonce, seq FROM messages WHERE nonce IS NOT NULL ORDER BY ts"
+            ):
+                self._remember_nonce((room, user_id, nonce), seq)
+        finally:
+            conn.close()
+
+    async def close(self) -> None:
+        if self._pruner is not None:
+            self._pruner.cancel()
+            self._pruner = None
+        if self._writer is not None:
+            await asyncio.to_thread(self._writer.stop)
+            self._writer = None
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    @property
+    def ready(self) -> bool:
+        return self._writer is not None and self._writer.alive
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def _remember_nonce(self, key: tuple[str, str, str], value: int | asyncio.Future[Any]) -> None:
+        self._nonces[key] = value
+        self._nonces.move_to_end(key)
+        while len(self._nonces) > NONCE_CACHE:
+            self._nonces.popitem(last=False)
+
+    async def _write(self, op: Op) -> Any:
+        if self._writer is None:
+            raise StoreUnavailable("the store is closed")
+        return await self._writer.submit(op)
+
+    async def append(self, room: str, user: User, text: str, ts: int, nonce: str | None) -> Appended:
+        key = (room, user.id, nonce) if nonce is not None else None
+        if key is not None and (seen := self._nonces.get(key)) is not None:
+            seq = seen if isinstance(seen, int) else await asyncio.shield(seen)
+            return Appended(Message(room, seq, ts, user, text), duplicate=True)
+        seq = self._last_seq.get(room, 0) + 1
+        self._last_seq[room] = seq
+        message = Message(room, seq, ts, user, text)
+
+        def insert(conn: sqlite3.Connection) -> int:
+            conn.execute(
+                f"INSERT INTO messages ({_COLUMNS}, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (room, seq, ts, user.id, user.alias, user.role, text, nonce),
+            )
+            conn.execute(
+                "INSERT INTO rooms (room, last_seq) VALUES (?, ?) "
+                "ON CONFLICT (room) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+                (room, seq),
+            )
+            return seq
+
+        if self._writer is None:
+            raise StoreUnavailable("the store is closed")
+        written = self._writer.submit(insert)
+        if key is not None:
+            self._remember_nonce(key, written)
+        try:
+            await asyncio.shield(written)
+        except StoreUnavailable:
+            if key is not None:
+                self._nonces.pop(key, None)
+            raise
+        if key is not None:
+            self._remember_nonce(key, seq)
+        return Appended(message, duplicate=False)
+
+    async def add_report(self, report: Report) -> int:
+        def insert(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "INSERT INTO reports (room, seq, reporter_id, reason, ts) VALUES (?, ?, ?, ?, ?)",
+                (report.room, report.seq, report.reporter_id, report.reason, report.ts),
+            )
+            return int(cursor.lastrowid or 0)
+
+        return int(await self._write(insert))
+
+    async def _prune_forever(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_INTERVAL)
+            try:
+                await self.prune()
+            except StoreUnavailable:
+                log.warning("history pruning skipped: store unavailable")
+
+    async def prune(self) -> None:
+        """Forget what retention says to forget: for an anonymous community forgetting is a feature."""
+        cutoff = int(time.time() * 1000) - self._history_max_age_ms
+        keep = self._history_max
+
+        def prune(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM messages WHERE ts < ?", (cutoff,))
+            conn.execute("DELETE FROM messages WHERE seq <= (SELECT last_seq FROM rooms "
+                         "WHERE rooms.room = messages.room) - ?", (keep,))
+
+        await self._write(prune)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self._path, readonly=True)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            conn = self._reader()
+            conn.execute("BEGIN")  # one snapshot for every statement of the read
+            try:
+                return fn(conn)
+            finally:
+                conn.execute("COMMIT")
+
+        try:
+            return await asyncio.to_thread(run)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable("the message store could not be read") from exc
+
+    def _window(self, conn: sqlite3.Connection, room: str) -> tuple[int, int]:
+        """The room's last seq and the oldest seq retention still lets anyone see."""
+        row = conn.execute("SELECT last_seq FROM rooms WHERE room = ?", (room,)).fetchone()
+        last = row[0] if row else 0
+        return last, max(0, last - self._history_max)
+
+    def _cutoff(self) -> int:
+        return int(time.time() * 1000) - self._history_max_age_ms
+
+    async def latest(self, room: str, limit: int) -> Page:
+        cutoff = self._cutoff()
+
+        def read(conn: sqlite3.Connection) -> Page:
+            last, floor = self._window(conn, room)
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq > ? AND ts >= ? "
+                "ORDER BY seq DESC LIMIT ?", (room, floor, cutoff, limit)).fetchall()
+            return Page([_row_message(r) for r in reversed(rows)], last, self._epoch)
+
+        return await self._read(read)
+
+    async def since(self, room: str, seq: int, limit: int) -> Page:
+        cutoff = self._cutoff()
+
+        def read(conn: sqlite3.Connection) -> Page:
+            last, floor = self._window(conn, room)
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq > ? AND ts >= ? "
+                "ORDER BY seq LIMIT ?", (room, max(seq, floor), cutoff, limit + 1)).fetchall()
+            messages = [_row_message(r) for r in rows[:limit]]
+            first_kept = messages[0].seq if messages else last + 1
+            truncated = seq < last and first_kept > seq + 1
+            return Page(messages, last, self._epoch, more=len(rows) > limit, truncated=truncated)
+
+        return await self._read(read)
+
+    async def before(self, room: str, seq: int | None, limit: int) -> list[Message]:
+        cutoff = self._cutoff()
+
+        def read(conn: sqlite3.Connection) -> list[Message]:
+            last, floor = self._window(conn, room)
+            upper = last + 1 if seq is None else seq
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq < ? AND seq > ? AND ts >= ? "
+                "ORDER BY seq DESC LIMIT ?", (room, upper, floor, cutoff, limit)).fetchall()
+            return [_row_message(r) for r in reversed(rows)]
+
+        return await self._read(read)
+
+    async def message(self, room: str, seq: int) -> Message | None:
+        def read(conn: sqlite3.Connection) -> Message | None:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq = ?",
+                               (room, seq)).fetchone()
+            return _row_message(row) if row else None
+
+        return await self._read(read)
+
+    # -- presence: one process, so it lives in memory ---------------------------------------------
+
+    async def presence_add(self, room: str, user: User, conn_id: str) -> PresenceChange:
+        return self._presence.add(room, user, conn_id)
+
+    async def presence_remove(self, room: str, user_id: str, conn_id: str) -> PresenceChange | None:
+        return self._presence.remove(room, user_id, conn_id)
+
+    async def presence_members(self, room: str) -> list[User]:
+        return self._presence.members(room)
+
+    async def presence_counts(self) -> dict[str, int]:
+        return self._presence.counts()

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket endpoints: the edge where bytes become frames and frames become bytes."""

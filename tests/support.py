@@ -1,0 +1,212 @@
+"""Real parts for tests: a peerchat server in a subprocess on a free loopback port, and a client.
+
+Every wait is a multiple of `UNIT` seconds (PEERCHAT_TEST_UNIT, default 1), so a slow machine
+scales all of them at once instead of failing at random.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgpack
+from websockets.asyncio.client import ClientConnection, connect
+
+UNIT = float(os.environ.get("PEERCHAT_TEST_UNIT", "1"))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(path: Path, rooms: int = 60, extra: str = "") -> Path:
+    """A config with many small rooms so that tests sharing one server never share a room."""
+    lines = [extra]
+    for i in range(rooms):
+        lines += ["[[rooms]]", f'id = "t{i:02d}"', f'title = "Test room {i}"', 'topic = "for tests"',
+                  'guidelines = "be kind"', ""]
+    path.write_text("\n".join(lines))
+    return path
+
+
+class ServerProcess:
+    """`peerchat serve` as a real process, stopped with real signals."""
+
+    def __init__(self, data_dir: Path, config: Path | None = None, env: dict[str, str] | None = None,
+                 port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.config = config
+        self.env = env or {}
+        self.port = port or free_port()
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def start(self, wait: bool = True) -> ServerProcess:
+        args = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                "--data-dir", str(self.data_dir)]
+        if self.config is not None:
+            args += ["--config", str(self.config)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 15 * UNIT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.logs()}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=UNIT).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"server not ready:\n{self.logs()}")
+
+    def send_signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10 * UNIT) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(timeout)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def session(self, token: str | None = None, device: str | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        body = {"device": device} if device else None
+        r = httpx.post(self.url + "/api/session", headers=headers, json=body, timeout=5 * UNIT)
+        r.raise_for_status()
+        return dict(r.json())
+
+
+class Client:
+    """A real WebSocket client speaking MessagePack (default) or JSON; frames as plain dicts."""
+
+    _rids = itertools.count(1)
+    opened: list[Client] = []  # closed by the autouse fixture after each test
+
+    def __init__(self, ws: ClientConnection, binary: bool) -> None:
+        self.ws = ws
+        self.binary = binary
+        self.inbox: list[dict[str, Any]] = []
+        self.user: dict[str, Any] = {}
+        self.token = ""
+
+    @classmethod
+    async def open(cls, server: ServerProcess, binary: bool = True, token: str | None = None,
+                   hello: bool = True, **kwargs: Any) -> Client:
+        ws = await connect(server.ws_url, max_size=2**22, open_timeout=5 * UNIT, **kwargs)
+        client = cls(ws, binary)
+        cls.opened.append(client)
+        if hello:
+            client.token = token or server.session()["token"]
+            welcome = await client.request({"t": "hello", "token": client.token})
+            assert welcome["t"] == "welcome", welcome
+            client.user = welcome["user"]
+        return client
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send(msgpack.packb(frame) if self.binary else json.dumps(frame))
+
+    async def send_raw(self, data: bytes | str) -> None:
+        await self.ws.send(data)
+
+    async def _recv(self, timeout: float) -> dict[str, Any]:
+        data = await asyncio.wait_for(self.ws.recv(), timeout)
+        if isinstance(data, bytes):
+            assert self.binary, "server answered a JSON connection in MessagePack"
+            frame = msgpack.unpackb(data)
+        else:
+            assert not self.binary, "server answered a MessagePack connection in JSON"
+            frame = json.loads(data)
+        assert isinstance(frame, dict)
+        return frame
+
+    async def expect(self, match: Callable[[dict[str, Any]], bool] | str, timeout: float = 5 * UNIT) -> dict[str, Any]:
+        """The first frame (already received or to come) that matches; others stay in the inbox."""
+        test = (lambda fr: fr.get("t") == match) if isinstance(match, str) else match
+        for i, frame in enumerate(self.inbox):
+            if test(frame):
+                return self.inbox.pop(i)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise TimeoutError(f"no matching frame; inbox: {self.inbox[-5:]}")
+            frame = await self._recv(left)
+            if test(frame):
+                return frame
+            self.inbox.append(frame)
+
+    async def request(self, frame: dict[str, Any], timeout: float = 5 * UNIT) -> dict[str, Any]:
+        rid = next(self._rids)
+        await self.send({**frame, "rid": rid})
+        return await self.expect(lambda fr: fr.get("rid") == rid, timeout)
+
+    async def join(self, room: str, **fields: Any) -> dict[str, Any]:
+        reply = await self.request({"t": "join", "room": room, **fields})
+        assert reply["t"] == "joined", reply
+        return reply
+
+    async def say(self, room: str, text: str, **fields: Any) -> dict[str, Any]:
+        reply = await self.request({"t": "send", "room": room, "text": text, **fields})
+        assert reply["t"] == "ack", reply
+        return reply
+
+    async def messages(self, room: str, count: int, timeout: float = 5 * UNIT) -> list[dict[str, Any]]:
+        return [await self.expect(lambda fr: fr.get("t") == "msg" and fr.get("room") == room, timeout)
+                for _ in range(count)]
+
+    async def closed(self, timeout: float = 5 * UNIT) -> int | None:
+        """Wait for the server to close; the close code it sent."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await self.ws.recv()
+        except Exception:
+            pass
+        await asyncio.wait_for(self.ws.wait_closed(), timeout)
+        return self.ws.close_code
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def open_clients(server: ServerProcess, n: int, **kwargs: Any) -> Sequence[Client]:
+    return await asyncio.gather(*(Client.open(server, **kwargs) for _ in range(n)))
