@@ -95,10 +95,15 @@ class RawClient(asyncio.Protocol):
         self.transport.write(self.request)
 
     def data_received(self, data: bytes) -> None:
+        if self.is_open and not self.buffer:  # the common case: parse the read in place, no copy
+            used = self.parse(data)
+            if used < len(data):
+                self.buffer += data[used:]
+            return
         self.buffer += data
         if not self.is_open and not self.handshake():
             return
-        self.parse()
+        del self.buffer[: self.parse(self.buffer)]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.is_open = False
@@ -124,9 +129,8 @@ class RawClient(asyncio.Protocol):
         self.opened.set_result(None)
         return True
 
-    def parse(self) -> None:
-        """Hand every complete message in the buffer to the callback (or the queue), in order."""
-        buf = self.buffer
+    def parse(self, buf: bytes | bytearray) -> int:
+        """Hand every complete message in buf to the callback (or the queue), in order; answer bytes used."""
         i, size = 0, len(buf)
         while size - i >= 2:
             b0, b1 = buf[i], buf[i + 1]
@@ -143,8 +147,11 @@ class RawClient(asyncio.Protocol):
                 break
             payload = bytes(buf[i + head : i + head + n])
             i += head + n
-            self.frame(b0 & 0x80, b0 & 0x0F, payload)
-        del buf[:i]
+            if b0 == 0x82 and self.callback is not None:  # final binary frame: the hot path
+                self.callback(payload)
+            else:
+                self.frame(b0 & 0x80, b0 & 0x0F, payload)
+        return i
 
     def frame(self, fin: int, opcode: int, payload: bytes) -> None:
         if opcode in (1, 2, 0):
