@@ -1,0 +1,378 @@
+"""Turn what people type into the canonical words the lexicons are written in.
+
+People in distress, and people trying to slip past a filter, write ``k1ll mys3lf``,
+``k i l l``, ``ｓｕｉｃｉｄｅ`` with Cyrillic look-alikes, zero-width joiners, ``sooo`` and
+``kms``.  Matching every spelling with its own pattern would be slow and never complete,
+so instead every message (and every lexicon term, through the very same code) is brought
+to one canonical form:
+
+1. characters: NFKC, case folding, accents stripped, confusable look-alikes mapped to
+   Latin with ``confusable_homoglyphs``, zero-width and other format characters dropped,
+   emoji replaced by a word (``💊`` -> ``pill``);
+2. tokens: words are cut out with their offsets, spaced-out letters are glued back
+   (``k i l l`` -> ``kill``), leetspeak is undone only inside words that mix letters and
+   digits (``k1ll`` -> ``kill`` but ``800mg`` -> ``## mg``), elongations are squeezed to
+   a known word (``kiiiilll`` -> ``kill``), shorthands and euphemisms are expanded
+   (``kms`` -> ``kill myself``, ``u`` -> ``you``), numbers become placeholders
+   (``#`` below ten, ``##`` ten and more, ``#year`` for 1900-2099);
+3. structure: every word keeps its span in the original text and the sentence and
+   clause it belongs to, and whether it sits inside quotation marks, so the rules can
+   reason about negation, tense and quotes without looking at the raw text again.
+
+The canonical text is the words joined by single spaces with a space at each end, so a
+lexicon term ``" kill myself "`` matches whole words only, in one automaton pass.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import product
+
+from confusable_homoglyphs import confusables
+
+__all__ = ["NUMBER", "NUMBER_BIG", "NUMBER_YEAR", "Normalized", "Normalizer", "clean_characters"]
+
+NUMBER = "#"
+NUMBER_BIG = "##"
+NUMBER_YEAR = "#year"
+PLACEHOLDERS = frozenset({NUMBER, NUMBER_BIG, NUMBER_YEAR})
+
+# A word: letters/digits plus the symbols leetspeak uses, with inner apostrophes and inner
+# leet symbols ("don't", "k!ll", "h@ng") kept in the same word.
+_SCAN = re.compile(
+    r"(?P<w>[\w@$]+(?:['!|][\w@$]+)*)"
+    r"|(?P<s>[.!?]+(?=\s|$|[\"”»'])|[!?]+|;|\n+|…)"
+    r"|(?P<c>[,:()\[\]–—]|\s-\s)"
+)
+_QUOTED = re.compile(r"[\"“«„]([^\"”»“]{2,}?)[\"”»“]|(?<!\w)'([^'\n]{4,}?)'(?!\w)")
+_ASCII_RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]")
+_ELONGATED = re.compile(r"([a-z])\1{2,}")
+_LEET_INSIDE = re.compile(r"[a-z][0-9@$!|]+[a-z]|^\$[a-z]")
+_NUMBER_UNIT = re.compile(r"^(\d+)([a-z]+)$")
+_MONEY = re.compile(r"^\$\d+$")
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
+                       "!": "i", "|": "l"})
+_DROP_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Sk", "Cc"})
+_KEEP_PUNCT = {"’": "'", "‘": "'", "`": "'", "´": "'", "“": "“", "”": "”", "«": "«", "»": "»", "„": "„",
+               "…": "…", "–": "–", "—": "—"}
+_TOKEN_CACHE_LIMIT = 50_000
+
+
+def clean_characters(text: str, emoji: Mapping[str, str]) -> tuple[str, list[int] | None]:
+    """Fold case and map every character to plain Latin, keeping where each came from.
+
+    Returns the cleaned string and, for each of its characters, the index of the original
+    character it came from; ``None`` stands for the identity map (plain ASCII input, the
+    common case, which stays on C-speed ``str.lower``).
+    """
+    if text.isascii():
+        return text.lower(), None
+    pieces: list[str] = []
+    offsets: list[int] = []
+    for m in _ASCII_RUNS.finditer(text):
+        chunk = m.group()
+        start = m.start()
+        if chunk.isascii():
+            pieces.append(chunk.lower())
+            offsets.extend(range(start, m.end()))
+        else:
+            rep = _map_char(chunk, emoji.get(chunk))
+            if rep:
+                pieces.append(rep)
+                offsets.extend([start] * len(rep))
+    return "".join(pieces), offsets
+
+
+@lru_cache(maxsize=8192)
+def _map_char(ch: str, emoji_word: str | None) -> str:
+    if emoji_word is not None:
+        return f" {emoji_word} "
+    if ch in _KEEP_PUNCT:
+        return _KEEP_PUNCT[ch]
+    category = unicodedata.category(ch)
+    if category in _DROP_CATEGORIES:
+        return ""
+    if category == "So" or category.startswith("Z"):
+        return " "
+    out: list[str] = []
+    folded = unicodedata.normalize("NFKC", ch).casefold()
+    for c in unicodedata.normalize("NFKD", folded):
+        if unicodedata.combining(c):
+            continue
+        if c.isascii():
+            out.append(c.lower())
+            continue
+        out.append(_latin_lookalike(c))
+    return "".join(out)
+
+
+def _latin_lookalike(c: str) -> str:
+    """The ASCII letter or digit ``c`` is confusable with, or ``c`` itself."""
+    if not c.isalnum():
+        return c
+    found = confusables.is_confusable(c, greedy=True, preferred_aliases=["latin"])
+    if found:
+        for glyph in found[0]["homoglyphs"]:
+            g = glyph["c"]
+            if g.isascii() and g.isalnum():
+                return str(g).lower()
+    return c
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A message in canonical form, with everything needed to map matches back.
+
+    ``text`` is ``" w0 w1 ... "``; ``starts[i]`` is where word ``i`` starts in ``text``;
+    ``spans[i]`` is the ``(start, end)`` of the original characters word ``i`` came from;
+    ``sentence[i]``/``clause[i]`` number the sentence and clause of word ``i``;
+    ``quoted[i]`` says whether it sits between quotation marks.  ``clean`` is the
+    character-cleaned text that the boundary detectors scan, ``offsets`` maps it back
+    (``None`` = identity).
+    """
+
+    original: str
+    text: str
+    words: tuple[str, ...]
+    starts: tuple[int, ...]
+    spans: tuple[tuple[int, int], ...]
+    sentence: tuple[int, ...]
+    clause: tuple[int, ...]
+    quoted: tuple[bool, ...]
+    clean: str
+    offsets: list[int] | None
+
+    def word_at(self, pos: int) -> int:
+        """Index of the word containing character ``pos`` of ``text``."""
+        return bisect_right(self.starts, pos) - 1
+
+    def original_span(self, clean_start: int, clean_end: int) -> tuple[int, int]:
+        """Map a ``[start, end)`` range of ``clean`` back to the original text."""
+        if self.offsets is None:
+            return clean_start, clean_end
+        return self.offsets[clean_start], self.offsets[clean_end - 1] + 1
+
+    def word_of_clean(self, clean_pos: int) -> int:
+        """Index of the word at or nearest before character ``clean_pos`` of ``clean``."""
+        orig = clean_pos if self.offsets is None else self.offsets[min(clean_pos, len(self.offsets) - 1)]
+        lo, hi = 0, len(self.spans)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.spans[mid][0] <= orig:
+                lo = mid + 1
+            else:
+                hi = mid
+        return max(lo - 1, 0)
+
+
+@dataclass(slots=True)
+class _Token:
+    raw: str
+    start: int
+    end: int
+    sentence: int
+    clause: int
+
+
+class Normalizer:
+    """Canonicalises text; built once from the lexicon's normalisation tables.
+
+    ``words`` maps a shorthand, euphemism or number word to its canonical words
+    (``"kms" -> "kill myself"``, ``"thirty" -> "##"``); ``emoji`` maps an emoji to a word;
+    ``vocabulary`` is the set of words the lexicons use, which guides elongation
+    squeezing and the re-segmentation of spaced-out letters.
+    """
+
+    def __init__(self, words: Mapping[str, str], emoji: Mapping[str, str],
+                 vocabulary: Iterable[str] = (), digit_words: Iterable[str] = (),
+                 clause_words: Iterable[str] = ()) -> None:
+        self._words = {k: tuple(v.split()) for k, v in words.items()}
+        self._emoji = dict(emoji)
+        self._vocabulary = frozenset(vocabulary) | frozenset(self._words)
+        self._digit_words = frozenset(digit_words)
+        self._clause_words = frozenset(clause_words)
+        self._token_cache: dict[str, tuple[str, ...]] = {}
+        self._max_word = max((len(w) for w in self._vocabulary), default=1)
+
+    @property
+    def digit_words(self) -> frozenset[str]:
+        return self._digit_words
+
+    def with_vocabulary(self, vocabulary: Iterable[str]) -> Normalizer:
+        """The same normaliser, guided by the words of a compiled lexicon."""
+        words = {k: " ".join(v) for k, v in self._words.items()}
+        return Normalizer(words, self._emoji, vocabulary, self._digit_words, self._clause_words)
+
+    def canonical(self, text: str) -> str:
+        """The canonical words of ``text`` joined by single spaces (used for lexicon terms)."""
+        return " ".join(self.normalize(text).words)
+
+    def normalize(self, text: str) -> Normalized:
+        clean, offsets = clean_characters(text, self._emoji)
+        tokens = self._merge_spaced_letters(self._scan(clean))
+        quoted_ranges = [m.span() for m in _QUOTED.finditer(clean)]
+
+        words: list[str] = []
+        starts: list[int] = []
+        spans: list[tuple[int, int]] = []
+        sentence: list[int] = []
+        clause: list[int] = []
+        quoted: list[bool] = []
+        pos = 1
+        clause_id = 0
+        last_clause = tokens[0].clause if tokens else 0
+        for tok in tokens:
+            if tok.clause != last_clause:
+                clause_id += 1
+                last_clause = tok.clause
+            if offsets is None:
+                span = (tok.start, tok.end)
+            else:
+                span = (offsets[tok.start], offsets[tok.end - 1] + 1)
+            inside = any(a <= tok.start < b for a, b in quoted_ranges) if quoted_ranges else False
+            for word in self._normalize_token(tok.raw):
+                if word in self._clause_words and words and clause[-1] == clause_id:
+                    clause_id += 1
+                words.append(word)
+                starts.append(pos)
+                pos += len(word) + 1
+                spans.append(span)
+                sentence.append(tok.sentence)
+                clause.append(clause_id)
+                quoted.append(inside)
+        canonical = " " + " ".join(words) + " " if words else " "
+        return Normalized(text, canonical, tuple(words), tuple(starts), tuple(spans), tuple(sentence),
+                          tuple(clause), tuple(quoted), clean, offsets)
+
+    @staticmethod
+    def _scan(clean: str) -> list[_Token]:
+        tokens: list[_Token] = []
+        sentence = clause = 0
+        for m in _SCAN.finditer(clean):
+            kind = m.lastgroup
+            if kind == "w":
+                tokens.append(_Token(m.group(), m.start(), m.end(), sentence, clause))
+            elif kind == "s":
+                if tokens and tokens[-1].sentence == sentence:
+                    sentence += 1
+                    clause += 1
+            elif tokens and tokens[-1].clause == clause:
+                clause += 1
+        return tokens
+
+    def _merge_spaced_letters(self, tokens: list[_Token]) -> list[_Token]:
+        """Glue ``k i l l m y s e l f`` back together and split it into known words."""
+        if len(tokens) < 3:
+            return tokens
+        out: list[_Token] = []
+        i = 0
+        n = len(tokens)
+        while i < n:
+            j = i
+            while (j < n and len(tokens[j].raw) == 1
+                   and (j == i or tokens[j].start - tokens[j - 1].end <= 3)):
+                j += 1
+            run = tokens[i:j]
+            if len(run) >= 3 and sum(t.raw.isalpha() for t in run) >= 2:
+                glued = "".join(t.raw for t in run)
+                parts = self._segment(glued)
+                if parts is not None or not any(t.raw in self._words for t in run):
+                    merged = " ".join(parts) if parts else glued
+                    first = run[0]
+                    # One token carries the whole run; its words are re-split below.
+                    out.append(_Token(merged, first.start, run[-1].end, first.sentence, first.clause))
+                    i = j
+                    continue
+            if j == i:
+                j = i + 1
+            out.extend(tokens[i:j])
+            i = j
+        return out
+
+    def _segment(self, glued: str) -> list[str] | None:
+        """Split a glued string into the fewest known words, or ``None``."""
+        text = glued.translate(_LEET)
+        n = len(text)
+        best: list[list[str] | None] = [None] * (n + 1)
+        best[0] = []
+        for end in range(1, n + 1):
+            for start in range(max(0, end - self._max_word), end):
+                prev = best[start]
+                if prev is None:
+                    continue
+                piece = text[start:end]
+                if piece in self._vocabulary and (best[end] is None or len(prev) + 1 < len(best[end] or ())):
+                    best[end] = [*prev, piece]
+        return best[n]
+
+    def _normalize_token(self, raw: str) -> tuple[str, ...]:
+        cached = self._token_cache.get(raw)
+        if cached is not None:
+            return cached
+        if " " in raw:
+            result = tuple(w for part in raw.split() for w in self._normalize_token(part))
+        else:
+            result = self._normalize_word(raw)
+        if len(self._token_cache) >= _TOKEN_CACHE_LIMIT:
+            self._token_cache.clear()
+        self._token_cache[raw] = result
+        return result
+
+    def _normalize_word(self, raw: str) -> tuple[str, ...]:
+        if raw in self._words:
+            return self._words[raw]
+        if raw.startswith("@"):
+            raw = raw.lstrip("@")
+            if not raw:
+                return ()
+        word = raw.replace("'", "")
+        if word in self._words:
+            return self._words[word]
+        if word.isdigit():
+            return (_number_placeholder(word),)
+        if _MONEY.match(word):
+            return ("money", _number_placeholder(word[1:]))
+        unit = _NUMBER_UNIT.match(word)
+        if unit:
+            return (_number_placeholder(unit.group(1)), *self._normalize_word(unit.group(2)))
+        if _LEET_INSIDE.search(word):
+            word = word.translate(_LEET)
+            if word in self._words:
+                return self._words[word]
+        word = word.replace("_", "")
+        if _ELONGATED.search(word):
+            word = self._squeeze(word)
+            if word in self._words:
+                return self._words[word]
+        return (word,) if word else ()
+
+    def _squeeze(self, word: str) -> str:
+        """Shorten letter runs (``kiiiilll``) to the spelling the lexicon knows."""
+        runs = list(_ELONGATED.finditer(word))[:4]
+        pieces: list[str] = []
+        last = 0
+        for m in runs:
+            pieces.append(word[last:m.start()])
+            last = m.end()
+        tail = word[last:]
+        fallback = None
+        for choice in product((1, 2), repeat=len(runs)):
+            body = "".join(p + m.group(1) * k for p, m, k in zip(pieces, runs, choice, strict=True))
+            candidate = body + tail
+            if candidate in self._vocabulary:
+                return candidate
+            if fallback is None or all(k == 2 for k in choice):
+                fallback = candidate
+        return fallback or word
+
+
+def _number_placeholder(digits: str) -> str:
+    value = int(digits[:12])
+    if len(digits) == 4 and 1900 <= value <= 2099:
+        return NUMBER_YEAR
+    return NUMBER if value < 10 else NUMBER_BIG

@@ -1,0 +1,302 @@
+"""From a message to a verdict: match, weigh context, combine, decide.
+
+1. normalise the message (``moderation.normalize``);
+2. find every lexicon term in one automaton pass and every contact detail with the
+   boundary detectors; the built-in lexicons and a policy's extra terms are separate
+   automata so a room's terms never force a recompile of the shipped ones;
+3. keep the longest of overlapping signals ("was suicidal" over "suicidal"), and drop the
+   signals their context cancels (``moderation.context``);
+4. evaluate ``yields`` rules to build derived kinds ("saved up" + "all my meds" ->
+   ``preparation``), then the category rules, over this message and, for conversation
+   rules, the member's previous messages;
+5. the verdict's label is the gravest category that fired, its severity the highest of
+   the rules of that label, escalated by one when a rule's ``escalate`` kinds (means,
+   amounts, time, plans) are present anywhere in the conversation.
+
+The analysis of a message (steps 1-4) is cached by text, so the previous messages that
+the server passes as context cost a dictionary lookup, not a re-scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from moderation.boundary.contact import detect_contacts
+from moderation.context import Modifiers, contexts_of
+from moderation.lexicon import MODIFIER_KINDS, Lexicon, Rule, canonical_term, load_lexicon
+from moderation.normalize import Normalized
+from moderation.policy import DEFAULT_POLICY, Policy
+from moderation.rules.matcher import TermMatcher
+from moderation.verdict import CRISIS_CATEGORIES, NONE_VERDICT, Label, Verdict
+
+__all__ = ["MAX_CONTEXT", "Engine", "Hit", "default_engine"]
+
+MAX_CONTEXT = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A signal that survived its context: ``kind`` on words ``first..last``."""
+
+    kind: str
+    first: int
+    last: int
+    sentence: int
+    clause: int
+    spans: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """The surviving signals of one message, before any category rule is applied."""
+
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledPolicy:
+    matcher: TermMatcher
+    rules: tuple[Rule, ...]
+    allow_digits: frozenset[str]
+    allow_text: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Fired:
+    rule: Rule
+    severity: int
+    spans: tuple[tuple[int, int], ...]
+
+
+class Engine:
+    """The compiled lexicon plus the logic that applies it; one per process."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.matcher = TermMatcher(lexicon.terms)
+        self._derive = tuple(r for r in lexicon.rules if r.yields)
+        self._decide = tuple(r for r in lexicon.rules if r.category)
+        self._analyze_cached = lru_cache(maxsize=4096)(self._analyze)
+        self._compile_policy = lru_cache(maxsize=256)(self._compile)
+
+    # -- public ---------------------------------------------------------------------------
+
+    def classify(self, text: str, policy: Policy | None = None, context: Sequence[str] = ()) -> Verdict:
+        policy = policy or DEFAULT_POLICY
+        current = self._analyze_cached(text, policy)
+        if not current.hits:
+            return NONE_VERDICT
+        previous = [self._analyze_cached(t, policy) for t in context[-MAX_CONTEXT:]] if context else []
+        rules = self._decide + self._compile_policy(policy).rules if policy.extra_terms else self._decide
+        fired = [f for rule in rules if (f := self._fire(rule, current, previous)) is not None]
+        if not fired:
+            return NONE_VERDICT
+        crisis = [f for f in fired if f.rule.category in CRISIS_CATEGORIES]
+        label = Label.CRISIS if crisis else Label.BOUNDARY
+        ranked = sorted(fired, key=lambda f: (f.rule.category not in CRISIS_CATEGORIES, -f.severity))
+        categories = tuple(dict.fromkeys(str(f.rule.category) for f in ranked))
+        severity = max(f.severity for f in (crisis or fired))
+        spans = _merge(s for f in ranked for s in f.spans)
+        return Verdict(label, categories, tuple(f.rule.id for f in ranked), severity, spans)
+
+    def analyze(self, text: str, policy: Policy | None = None) -> Analysis:
+        """The surviving signals of ``text`` (cached); exposed for tests and tooling."""
+        return self._analyze_cached(text, policy or DEFAULT_POLICY)
+
+    def cache_clear(self) -> None:
+        self._analyze_cached.cache_clear()
+
+    # -- analysis -------------------------------------------------------------------------
+
+    def _analyze(self, text: str, policy: Policy) -> Analysis:
+        lex = self.lexicon
+        norm = lex.normalizer.normalize(text)
+        compiled = self._compile_policy(policy) if (policy.extra_terms or policy.allow) else None
+
+        modifiers: dict[str, list[tuple[int, int]]] = {}
+        raw: list[tuple[str, int, int]] = []
+        matchers = (self.matcher, compiled.matcher) if compiled else (self.matcher,)
+        sentence = norm.sentence
+        for matcher in matchers:
+            for m in matcher.find(norm.text, norm.starts):
+                if sentence[m.first] != sentence[m.last]:
+                    continue
+                for kind in m.kinds:
+                    if kind in MODIFIER_KINDS:
+                        modifiers.setdefault(kind, []).append((m.first, m.last))
+                    else:
+                        raw.append((kind, m.first, m.last))
+
+        detections = self._detections(norm, compiled)
+        if not raw and not detections:
+            return Analysis(())
+
+        mods = Modifiers(modifiers)
+        hits: list[Hit] = []
+        for kind, first, last in _longest(raw):
+            spec = lex.spec(kind)
+            contexts = contexts_of(first, last, spec.tense, norm, mods)
+            if "not_recent" in contexts or contexts & spec.suppressed_by:
+                continue
+            span = (norm.spans[first][0], norm.spans[last][1])
+            hits.append(Hit(kind, first, last, sentence[first], norm.clause[first], (span,)))
+        for kind, start, end in detections:
+            first = norm.word_of_clean(start)
+            if not norm.words:
+                hits.append(Hit(kind, 0, 0, 0, 0, (norm.original_span(start, end),)))
+                continue
+            if any(a <= first <= b for a, b in mods.of("idiom")):
+                continue  # an allowed term ("call 988", a room's own address)
+            hits.append(Hit(kind, first, first, sentence[first], norm.clause[first],
+                            (norm.original_span(start, end),)))
+        for rule in self._derive:
+            hits.extend(_derive(rule, hits))
+        return Analysis(tuple(hits))
+
+    def _detections(self, norm: Normalized, compiled: _CompiledPolicy | None) -> list[tuple[str, int, int]]:
+        found = detect_contacts(norm.clean, norm.words, self.lexicon.normalizer.digit_words)
+        out = []
+        for d in found:
+            if compiled and (_digits(d.value) in compiled.allow_digits
+                             or any(a in d.value for a in compiled.allow_text)):
+                continue
+            if d.kind == "phone" and d.value in _DEFAULT_ALLOWED_NUMBERS:
+                continue
+            out.append((d.kind, d.start, d.end))
+        return out
+
+    # -- rules ----------------------------------------------------------------------------
+
+    def _fire(self, rule: Rule, current: Analysis, previous: list[Analysis]) -> _Fired | None:
+        if rule.scope == "conversation":
+            here = [h for h in current.hits if h.kind in rule.kinds]
+            if not here:
+                return None
+            pool = [h for h in current.hits if h.kind in rule.kinds or h.kind in rule.unless]
+            for a in previous:
+                pool.extend(h for h in a.hits if h.kind in rule.kinds)
+            used = _satisfies(rule, pool)
+            if used is None:
+                return None
+            spans = tuple(s for h in here for s in h.spans)
+        else:
+            used = None
+            for unit in _units(rule, current.hits):
+                used = _satisfies(rule, unit)
+                if used is not None:
+                    break
+            if used is None:
+                return None
+            spans = tuple(s for h in used for s in h.spans)
+        severity = rule.severity
+        if rule.escalate and _present(rule.escalate, current, previous):
+            severity = min(3, severity + 1)
+        return _Fired(rule, severity, spans)
+
+    # -- policy ---------------------------------------------------------------------------
+
+    def _compile(self, policy: Policy) -> _CompiledPolicy:
+        normalizer = self.lexicon.normalizer
+        terms: dict[str, set[str]] = {}
+        rules: list[Rule] = []
+        for category, extra in policy.extra_terms:
+            kind = f"policy_{category}"
+            for term in extra:
+                canonical = canonical_term(normalizer, term)
+                if canonical:
+                    terms.setdefault(canonical, set()).add(kind)
+            severity = 2 if category in CRISIS_CATEGORIES else 1
+            rules.append(Rule(id=f"policy.{category}", all=(kind,), scope="sentence", category=category,
+                              severity=severity))
+        for term in policy.allow:
+            canonical = canonical_term(normalizer, term)
+            if canonical:
+                terms.setdefault(canonical, set()).add("idiom")
+        matcher = TermMatcher({t: tuple(sorted(k)) for t, k in terms.items()})
+        allow_digits = frozenset(d for a in policy.allow if len(d := _digits(a)) >= 3)
+        allow_text = tuple(a.lower() for a in policy.allow if not _is_number(a))
+        return _CompiledPolicy(matcher, tuple(rules), allow_digits, allow_text)
+
+
+# Crisis lines members are encouraged to share: never a boundary.
+_DEFAULT_ALLOWED_NUMBERS = frozenset({
+    "988", "18002738255", "8002738255", "18006624357", "8006624357", "741741", "024", "717003717",
+    "8009112000", "18007997233", "8007997233", "116123", "08457909090",
+})
+
+
+def _is_number(value: str) -> bool:
+    return value.replace("-", "").replace(" ", "").replace("+", "").isdigit()
+
+
+def _digits(value: str) -> str:
+    return "".join(c for c in value if c.isdigit())
+
+
+def _longest(raw: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Drop signals strictly inside a longer signal ("suicidal" inside "was suicidal")."""
+    if len(raw) < 2:
+        return raw
+    out = []
+    for kind, a, b in raw:
+        inside = any((c <= a and b <= d) and (d - c) > (b - a) for _, c, d in raw)
+        if not inside:
+            out.append((kind, a, b))
+    return list(dict.fromkeys(out))
+
+
+def _units(rule: Rule, hits: Iterable[Hit]) -> list[list[Hit]]:
+    relevant = [h for h in hits if h.kind in rule.kinds or h.kind in rule.unless]
+    if rule.scope == "message":
+        return [relevant]
+    groups: dict[int, list[Hit]] = {}
+    for h in relevant:
+        key = h.clause if rule.scope == "clause" else h.sentence
+        groups.setdefault(key, []).append(h)
+    return list(groups.values())
+
+
+def _satisfies(rule: Rule, unit: list[Hit]) -> list[Hit] | None:
+    kinds = {h.kind for h in unit}
+    if not all(k in kinds for k in rule.all):
+        return None
+    if rule.any and not any(k in kinds for k in rule.any):
+        return None
+    if rule.unless and any(k in kinds for k in rule.unless):
+        return None
+    return [h for h in unit if h.kind in rule.kinds]
+
+
+def _derive(rule: Rule, hits: list[Hit]) -> list[Hit]:
+    out = []
+    for unit in _units(rule, hits):
+        used = _satisfies(rule, unit)
+        if used:
+            first = min(h.first for h in used)
+            last = max(h.last for h in used)
+            spans = tuple(s for h in used for s in h.spans)
+            out.append(Hit(str(rule.yields), first, last, used[0].sentence, used[0].clause, spans))
+    return out
+
+
+def _present(kinds: tuple[str, ...], current: Analysis, previous: list[Analysis]) -> bool:
+    wanted = set(kinds)
+    return any(h.kind in wanted for a in (current, *previous) for h in a.hits)
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def default_engine() -> Engine:
+    """The engine over the shipped lexicons, compiled on first use."""
+    return Engine(load_lexicon())
