@@ -42,6 +42,9 @@ def serve(settings: Settings) -> int:
         port=settings.port,
         ws="websockets-sansio",
         ws_max_size=settings.limits.transport_max_bytes,
+        # Compression would run once per recipient on every frame: fan-out encodes each frame once
+        # and writes the same bytes to every connection, and chat frames are small anyway.
+        ws_per_message_deflate=False,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         log_config=None,

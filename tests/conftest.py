@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,8 +38,17 @@ def room() -> str:
 
 
 @pytest.fixture
-def fresh_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A server of this test's own, for tests that restart, kill or flood it."""
-    proc = ServerProcess(tmp_path / "data", write_config(tmp_path / "peerchat.toml"))
-    yield proc
-    proc.stop()
+def make_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Servers of this test's own, for tests that restart, kill or flood them. `extra` is TOML
+    placed before the rooms (e.g. a [limits] table)."""
+    started: list[ServerProcess] = []
+
+    def make(extra: str = "", env: dict[str, str] | None = None, start: bool = True) -> ServerProcess:
+        n = len(started)
+        proc = ServerProcess(tmp_path / f"data{n}", write_config(tmp_path / f"peerchat{n}.toml", extra=extra), env)
+        started.append(proc)
+        return proc.start() if start else proc
+
+    yield make
+    for proc in started:
+        proc.stop()

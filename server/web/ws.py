@@ -132,10 +132,10 @@ class SocketEndpoint:
                 data = message.get("text") or ""
             rid = None
             try:
-                if not frames.take(time.monotonic()):
-                    raise ProtocolError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
                 frame = f.parse(decode(data, limits.max_frame_bytes), limits.max_text)
                 rid = frame.rid
+                if not frames.take(time.monotonic()):
+                    raise ProtocolError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
                 reply = await self.hub.handle(session, frame)
                 if reply is not None:
                     conn.push_frame(reply)
