@@ -53,7 +53,9 @@ def contexts_of(first: int, last: int, tense: str, norm: Normalized, mods: Modif
     found: set[str] = set()
 
     for a, b in mods.of("idiom"):
-        if a <= last and first <= b:
+        # An idiom cancels a signal it overlaps, unless it lies strictly inside a longer
+        # signal: "kill me" is an idiom, "he threatened to kill me" is not.
+        if a <= last and first <= b and not (first <= a and b <= last and (a, b) != (first, last)):
             found.add("idiom")
             break
 
@@ -66,7 +68,7 @@ def contexts_of(first: int, last: int, tense: str, norm: Normalized, mods: Modif
             break
 
     now_in_clause = any(norm.clause[a] == clause for a, _ in mods.of("present"))
-    if not now_in_clause and _in_sentence(mods.of("past"), sentence, norm, exclude=(first, last)):
+    if not now_in_clause and _in_sentence(mods.of("past"), sentence, norm, inside=(first, last)):
         found.add("past")
     if tense == "past" and not now_in_clause and not _in_sentence(mods.of("recent"), sentence, norm):
         found.add("not_recent")
@@ -81,11 +83,12 @@ def contexts_of(first: int, last: int, tense: str, norm: Normalized, mods: Modif
 
 
 def _in_sentence(spans: Sequence[tuple[int, int]], sentence: int, norm: Normalized,
-                 exclude: tuple[int, int] | None = None) -> bool:
+                 inside: tuple[int, int] | None = None) -> bool:
+    """Whether a marker lies in ``sentence`` (ignoring one wholly ``inside`` the signal)."""
     for a, b in spans:
         if norm.sentence[a] != sentence:
             continue
-        if exclude is not None and a <= exclude[1] and exclude[0] <= b:
+        if inside is not None and inside[0] <= a and b <= inside[1]:
             continue
         return True
     return False

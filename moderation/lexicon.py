@@ -6,8 +6,11 @@ Layout (see docs/moderation.md for the full format):
   (``[kinds.NAME]``: tense, which contexts cancel it) and the ``[[rule]]`` blocks that
   combine kinds into a category and severity;
 * ``data/emoji.toml`` -- emoji to word (``"💊" = "pill"``);
+* ``data/allow.toml`` -- crisis-line numbers and recovery sites that are never a boundary;
 * ``data/<lang>/normalize.toml`` -- shorthands, euphemisms and number words of a
   language (``[words]``), words that open a new clause, spelled-out digits;
+* ``data/<lang>/sets.toml`` -- named lists (``victim = ["him", "her", ...]``) that terms
+  reuse as ``{@victim}``;
 * ``data/<lang>/<anything>.toml`` -- ``kind = ["term", ...]`` lists.
 
 Every term is run through the same :class:`~moderation.normalize.Normalizer` as the
@@ -110,15 +113,34 @@ class Lexicon:
     kinds: Mapping[str, KindSpec]
     rules: tuple[Rule, ...]
     terms: Mapping[str, tuple[str, ...]]  # canonical term (no spaces at ends) -> kinds
+    allowed_numbers: frozenset[str] = frozenset()  # digits of crisis lines etc.
+    allowed_domains: tuple[str, ...] = ()
 
     def spec(self, kind: str) -> KindSpec:
         return self.kinds.get(kind) or KindSpec(kind)
 
 
-def expand_braces(term: str) -> list[str]:
-    """``"{saved|saving} up {all|} my meds"`` -> every spelled-out alternative."""
+def expand_braces(term: str, sets: Mapping[str, list[str]] | None = None) -> list[str]:
+    """``"{saved|saving} up {all|} my meds"`` -> every spelled-out alternative.
+
+    ``{@name}`` stands for every entry of the named set (``sets.toml``), so a list such
+    as the people a member may threaten is written once and reused.
+    """
     parts = _BRACES.split(term)
-    choices = [[p] if i % 2 == 0 else p.split("|") for i, p in enumerate(parts)]
+    choices: list[list[str]] = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            choices.append([part])
+            continue
+        options: list[str] = []
+        for option in part.split("|"):
+            if option.startswith("@"):
+                if sets is None or option[1:] not in sets:
+                    raise ValueError(f"unknown set {option!r} in term {term!r}")
+                options.extend(sets[option[1:]])
+            else:
+                options.append(option)
+        choices.append(options)
     return [" ".join("".join(combo).split()) for combo in product(*choices)]
 
 
@@ -180,12 +202,13 @@ def _parse_rules(blocks: list[Mapping[str, Any]]) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-def compile_terms(normalizer: Normalizer, kind_terms: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
+def compile_terms(normalizer: Normalizer, kind_terms: Mapping[str, list[str]],
+                  sets: Mapping[str, list[str]] | None = None) -> dict[str, tuple[str, ...]]:
     """Canonicalise every term (with its brace alternatives) of every kind."""
     out: dict[str, set[str]] = {}
     for kind, terms in kind_terms.items():
         for term in terms:
-            for variant in expand_braces(term):
+            for variant in expand_braces(term, sets):
                 canonical = canonical_term(normalizer, variant)
                 if canonical:
                     out.setdefault(canonical, set()).add(kind)
@@ -218,12 +241,17 @@ def load_lexicon() -> Lexicon:
     digit_words: set[str] = set()
     clause_words: set[str] = set()
     kind_terms: dict[str, list[str]] = {}
+    sets: dict[str, list[str]] = {}
     for lang_dir in _language_dirs(root):
         languages.append(lang_dir.name)
         for node in sorted(lang_dir.iterdir(), key=lambda n: n.name):
             if not node.name.endswith(".toml"):
                 continue
             doc = _read_toml(node)
+            if node.name == "sets.toml":
+                for name, entries in doc.items():
+                    sets.setdefault(name, []).extend(entries)
+                continue
             if node.name == "normalize.toml":
                 words.update({k.lower(): v.lower() for k, v in doc.get("words", {}).items()})
                 digit_words.update(w.lower() for w in doc.get("digit_words", []))
@@ -234,7 +262,7 @@ def load_lexicon() -> Lexicon:
                     raise ValueError(f"{lang_dir.name}/{node.name}: {kind} must be a list of terms")
                 kind_terms.setdefault(kind, []).extend(terms)
     base = Normalizer(words, emoji, digit_words=digit_words, clause_words=clause_words)
-    terms = compile_terms(base, kind_terms)
+    terms = compile_terms(base, kind_terms, sets)
     vocabulary = {w for term in terms for w in term.rstrip("*").split()}
     normalizer = base.with_vocabulary(vocabulary)
     kinds = _parse_kinds(rules_doc.get("kinds", {}))
@@ -244,7 +272,10 @@ def load_lexicon() -> Lexicon:
         missing = (set(rule.all) | set(rule.any) | set(rule.unless) | set(rule.escalate)) - known
         if missing:
             raise ValueError(f"rule {rule.id}: unknown kinds {sorted(missing)}")
-    return Lexicon(tuple(languages), normalizer, kinds, rules, terms)
+    allow = _read_toml(root.joinpath("allow.toml"))
+    numbers = frozenset("".join(c for c in n if c.isdigit()) for n in allow.get("numbers", []))
+    domains = tuple(d.lower() for d in allow.get("domains", []))
+    return Lexicon(tuple(languages), normalizer, kinds, rules, terms, numbers, domains)
 
 
 # Kinds produced by the boundary detectors (code, not word lists).

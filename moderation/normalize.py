@@ -13,8 +13,9 @@ to one canonical form:
    (``k i l l`` -> ``kill``), leetspeak is undone only inside words that mix letters and
    digits (``k1ll`` -> ``kill`` but ``800mg`` -> ``## mg``), elongations are squeezed to
    a known word (``kiiiilll`` -> ``kill``), shorthands and euphemisms are expanded
-   (``kms`` -> ``kill myself``, ``u`` -> ``you``), numbers become placeholders
-   (``#`` below ten, ``##`` ten and more, ``#year`` for 1900-2099);
+   (``kms`` -> ``kill myself``, ``u`` -> ``you``), plurals are folded onto the singular,
+   numbers become placeholders (``#`` below ten, ``##`` ten and more, ``#year`` for
+   1900-2099), and "like" before a number is dropped ("took like 50");
 3. structure: every word keeps its span in the original text and the sentence and
    clause it belongs to, and whether it sits inside quotation marks, so the rules can
    reason about negation, tense and quotes without looking at the raw text again.
@@ -61,6 +62,9 @@ _DROP_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Sk", "Cc"})
 _KEEP_PUNCT = {"’": "'", "‘": "'", "`": "'", "´": "'", "“": "“", "”": "”", "«": "«", "»": "»", "„": "„",
                "…": "…", "–": "–", "—": "—"}
 _TOKEN_CACHE_LIMIT = 50_000
+# Hedges dropped before a number: "took like 50" reads as "took 50".
+_FILLERS = frozenset({"like", "about", "around", "roughly", "maybe", "almost", "over", "como", "unas",
+                      "unos"})
 
 
 def clean_characters(text: str, emoji: Mapping[str, str]) -> tuple[str, list[int] | None]:
@@ -191,7 +195,7 @@ class Normalizer:
     def __init__(self, words: Mapping[str, str], emoji: Mapping[str, str],
                  vocabulary: Iterable[str] = (), digit_words: Iterable[str] = (),
                  clause_words: Iterable[str] = ()) -> None:
-        self._words = {k: tuple(v.split()) for k, v in words.items()}
+        self._words = {k: tuple(_stem(w) for w in v.split()) for k, v in words.items()}
         self._emoji = dict(emoji)
         self._vocabulary = frozenset(vocabulary) | frozenset(self._words)
         self._digit_words = frozenset(digit_words)
@@ -236,6 +240,13 @@ class Normalizer:
                 span = (offsets[tok.start], offsets[tok.end - 1] + 1)
             inside = any(a <= tok.start < b for a, b in quoted_ranges) if quoted_ranges else False
             for word in self._normalize_token(tok.raw):
+                if word in PLACEHOLDERS and words and words[-1] in _FILLERS and starts:
+                    pos = starts.pop()
+                    words.pop()
+                    spans.pop()
+                    sentence.pop()
+                    clause.pop()
+                    quoted.pop()
                 if word in self._clause_words and words and clause[-1] == clause_id:
                     clause_id += 1
                 words.append(word)
@@ -349,7 +360,7 @@ class Normalizer:
             word = self._squeeze(word)
             if word in self._words:
                 return self._words[word]
-        return (word,) if word else ()
+        return (_stem(word),) if word else ()
 
     def _squeeze(self, word: str) -> str:
         """Shorten letter runs (``kiiiilll``) to the spelling the lexicon knows."""
@@ -369,6 +380,17 @@ class Normalizer:
             if fallback is None or all(k == 2 for k in choice):
                 fallback = candidate
         return fallback or word
+
+
+def _stem(word: str) -> str:
+    """Fold a plural onto its singular ("pills" -> "pill", "giveaways" -> "giveaway").
+
+    Deliberately crude and symmetric: lexicon terms go through it too, so it only has to
+    be consistent, not linguistically right.  Short words and "-ss/-us/-is" are kept.
+    """
+    if len(word) >= 5 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
 
 
 def _number_placeholder(digits: str) -> str:

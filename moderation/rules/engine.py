@@ -78,6 +78,7 @@ class Engine:
         self.matcher = TermMatcher(lexicon.terms)
         self._derive = tuple(r for r in lexicon.rules if r.yields)
         self._decide = tuple(r for r in lexicon.rules if r.category)
+        self._standalone = frozenset(r.all[0] for r in self._decide if len(r.all) == 1 and not r.any)
         self._analyze_cached = lru_cache(maxsize=4096)(self._analyze)
         self._compile_policy = lru_cache(maxsize=256)(self._compile)
 
@@ -135,7 +136,7 @@ class Engine:
 
         mods = Modifiers(modifiers)
         hits: list[Hit] = []
-        for kind, first, last in _longest(raw):
+        for kind, first, last in _longest(raw, self._standalone):
             spec = lex.spec(kind)
             contexts = contexts_of(first, last, spec.tense, norm, mods)
             if "not_recent" in contexts or contexts & spec.suppressed_by:
@@ -158,11 +159,14 @@ class Engine:
     def _detections(self, norm: Normalized, compiled: _CompiledPolicy | None) -> list[tuple[str, int, int]]:
         found = detect_contacts(norm.clean, norm.words, self.lexicon.normalizer.digit_words)
         out = []
+        lex = self.lexicon
         for d in found:
             if compiled and (_digits(d.value) in compiled.allow_digits
                              or any(a in d.value for a in compiled.allow_text)):
                 continue
-            if d.kind == "phone" and d.value in _DEFAULT_ALLOWED_NUMBERS:
+            if d.kind == "phone" and d.value in lex.allowed_numbers:
+                continue
+            if d.kind.endswith("url") and _domain_allowed(d.value, lex.allowed_domains):
                 continue
             out.append((d.kind, d.start, d.end))
         return out
@@ -220,11 +224,9 @@ class Engine:
         return _CompiledPolicy(matcher, tuple(rules), allow_digits, allow_text)
 
 
-# Crisis lines members are encouraged to share: never a boundary.
-_DEFAULT_ALLOWED_NUMBERS = frozenset({
-    "988", "18002738255", "8002738255", "18006624357", "8006624357", "741741", "024", "717003717",
-    "8009112000", "18007997233", "8007997233", "116123", "08457909090",
-})
+def _domain_allowed(url: str, domains: tuple[str, ...]) -> bool:
+    host = url.split("://", 1)[-1].split("/", 1)[0].removeprefix("www.")
+    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 def _is_number(value: str) -> bool:
@@ -235,13 +237,19 @@ def _digits(value: str) -> str:
     return "".join(c for c in value if c.isdigit())
 
 
-def _longest(raw: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-    """Drop signals strictly inside a longer signal ("suicidal" inside "was suicidal")."""
+def _longest(raw: list[tuple[str, int, int]], standalone: frozenset[str]) -> list[tuple[str, int, int]]:
+    """Drop a standalone signal strictly inside a longer one.
+
+    "suicidal" inside "was suicidal", "kill myself" inside "tried to kill myself": the
+    longer reading wins.  Signals that only count in combination ("dm me" inside "dm me
+    for") are kept, since the longer term does not replace their meaning.
+    """
     if len(raw) < 2:
         return raw
     out = []
     for kind, a, b in raw:
-        inside = any((c <= a and b <= d) and (d - c) > (b - a) for _, c, d in raw)
+        inside = kind in standalone and any(
+            c <= a and b <= d and (d - c) > (b - a) for _, c, d in raw)
         if not inside:
             out.append((kind, a, b))
     return list(dict.fromkeys(out))
