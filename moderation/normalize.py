@@ -289,7 +289,8 @@ class Normalizer:
                    and (j == i or tokens[j].start - tokens[j - 1].end <= 3)):
                 j += 1
             run = tokens[i:j]
-            if len(run) >= 3 and sum(t.raw.isalpha() for t in run) >= 2:
+            all_words = all(t.raw in self._vocabulary for t in run)
+            if len(run) >= 3 and sum(t.raw.isalpha() for t in run) >= 2 and not all_words:
                 glued = "".join(t.raw for t in run)
                 parts = self._segment(glued)
                 if parts is not None or not any(t.raw in self._words for t in run):
