@@ -31,7 +31,8 @@ def test_phone_numbers_in_many_formats(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["I have 2 kids and 3 dogs", "sober since 2019, 1,247 days", "call 988 if you need to", "text HOME to 741741"],
+    ["I have 2 kids and 3 dogs", "sober since 2019, 1,247 days", "call 988 if you need to",
+     "text HOME to 741741"],
 )
 def test_numbers_that_are_not_contact_details(text: str) -> None:
     assert classify(text).label is Label.NONE
@@ -83,8 +84,8 @@ def test_sourcing(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["I'm craving oxy so bad today", "anyone have tips for benzo withdrawal?", "I sold pills for years before I got clean",
-     "where can I get narcan for free?"],
+    ["I'm craving oxy so bad today", "anyone have tips for benzo withdrawal?",
+     "I sold pills for years before I got clean", "where can I get narcan for free?"],
 )
 def test_drug_talk_is_not_sourcing(text: str) -> None:
     assert classify(text).label is Label.NONE
