@@ -2,7 +2,8 @@
 
 Rules: never message text, tokens, passwords or addresses; users are named by id only. Our own log
 lines follow them by construction; this filter is the net under everyone else's (uvicorn logs a
-line with the client's address for every WebSocket it accepts): such per-connection lines are
+line with the client's address for every WebSocket it accepts, and at debug level the websockets
+library dumps whole frames): third-party loggers never go below info, per-connection lines are
 dropped, and anything shaped like an IP address left in a record is masked.
 """
 
@@ -37,8 +38,11 @@ def configure(level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "websockets"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+        # At debug level these dump raw frames and request headers: message text, tokens, hosts.
+        # Our own loggers may go to debug; theirs never do.
+        logger.setLevel(max(logging.INFO, root.level))
     logging.getLogger("uvicorn.access").disabled = True

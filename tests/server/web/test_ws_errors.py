@@ -8,7 +8,7 @@ import json
 import msgpack
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.support import UNIT, Client, ServerProcess
 
@@ -99,8 +99,14 @@ async def test_frame_over_the_size_limit_gets_too_long(server: ServerProcess, ro
 
 async def test_frame_over_the_transport_limit_closes_1009(server: ServerProcess) -> None:
     client = await Client.open(server)
-    await client.send_raw(b"\x00" * (2 * 1024 * 1024))
-    assert await client.closed() == 1009
+    try:
+        await client.send_raw(b"\x00" * (2 * 1024 * 1024))
+    except (ConnectionClosed, ConnectionResetError):
+        pass  # the server may close while the frame is still being written
+    # The server sends 1009 at once; when our write was cut short, the kernel may report a reset
+    # instead of the close frame, so 1006 is what the client sees then.
+    assert await client.closed() in (1009, 1006)
+    await still_alive(await Client.open(server))
 
 
 async def test_bad_token_is_unauthorized_and_closed_4401(server: ServerProcess) -> None:

@@ -1,0 +1,130 @@
+"""One contract for every Store implementation (the Redis store joins the parametrization)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from server.protocol.model import User
+from server.store.base import Report, Store
+from server.store.sqlite import SQLiteStore
+
+ALICE = User("m_a", "Calm River 10")
+BOB = User("m_b", "Calm River 10")
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = SQLiteStore(tmp_path, history_max=20, history_max_age=3600)
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def test_seq_strictly_increases_per_room(store: Store) -> None:
+    seqs = [(await store.append("r", ALICE, f"m{i}", 1000 + i, None)).message.seq for i in range(5)]
+    assert seqs == [1, 2, 3, 4, 5]
+    assert (await store.append("other", ALICE, "x", 1, None)).message.seq == 1
+
+
+async def test_concurrent_appends_get_distinct_seqs(store: Store) -> None:
+    results = await asyncio.gather(*(store.append("r", ALICE, f"m{i}", 1, None) for i in range(50)))
+    assert sorted(r.message.seq for r in results) == list(range(1, 51))
+
+
+async def test_nonce_dedupe(store: Store) -> None:
+    first, again = await asyncio.gather(store.append("r", ALICE, "x", 1, "n"), store.append("r", ALICE, "x", 1, "n"))
+    assert {first.duplicate, again.duplicate} == {False, True}
+    assert first.message.seq == again.message.seq
+    other_user = await store.append("r", BOB, "x", 1, "n")
+    assert not other_user.duplicate and other_user.message.seq != first.message.seq
+
+
+async def test_latest_since_before(store: Store) -> None:
+    import time
+    for i in range(10):
+        await store.append("r", ALICE, f"m{i}", int(time.time() * 1000), None)
+    latest = await store.latest("r", 3)
+    assert [m.text for m in latest.messages] == ["m7", "m8", "m9"] and latest.last_seq == 10
+    since = await store.since("r", 4, 3)
+    assert [m.seq for m in since.messages] == [5, 6, 7] and since.more
+    assert not (await store.since("r", 4, 10)).more
+    assert [m.seq for m in await store.before("r", 4, 2)] == [2, 3]
+    assert (await store.message("r", 3)).text == "m2"  # type: ignore[union-attr]
+    assert await store.message("r", 99) is None
+
+
+async def test_retention_keeps_the_last_n(store: Store) -> None:
+    import time
+    now = int(time.time() * 1000)
+    for i in range(30):
+        await store.append("r", ALICE, f"m{i}", now, None)
+    since = await store.since("r", 0, 100)
+    assert [m.seq for m in since.messages] == list(range(11, 31)) and since.truncated
+    assert isinstance(store, SQLiteStore)
+    await store.prune()
+    assert len((await store.since("r", 0, 100)).messages) == 20
+
+
+async def test_retention_forgets_old_messages(tmp_path: Path) -> None:
+    import time
+    store = SQLiteStore(tmp_path, history_max=100, history_max_age=60)
+    await store.open()
+    try:
+        old = int(time.time() * 1000) - 120_000
+        await store.append("r", ALICE, "old", old, None)
+        await store.append("r", ALICE, "new", int(time.time() * 1000), None)
+        assert [m.text for m in (await store.latest("r", 10)).messages] == ["new"]
+        await store.prune()
+        assert await store.message("r", 1) is None
+    finally:
+        await store.close()
+
+
+async def test_epoch_is_stable_until_the_data_is_lost(tmp_path: Path) -> None:
+    a = SQLiteStore(tmp_path / "a", 10, 3600)
+    await a.open()
+    epoch = (await a.latest("r", 1)).epoch
+    await a.append("r", ALICE, "x", 1, None)
+    await a.close()
+    again = SQLiteStore(tmp_path / "a", 10, 3600)
+    await again.open()
+    assert (await again.latest("r", 1)).epoch == epoch
+    assert (await again.append("r", ALICE, "y", 2, None)).message.seq == 2
+    await again.close()
+    other = SQLiteStore(tmp_path / "b", 10, 3600)
+    await other.open()
+    assert (await other.latest("r", 1)).epoch != epoch
+    await other.close()
+
+
+async def test_presence_counts_users_not_connections_and_unique_aliases(store: Store) -> None:
+    a1 = await store.presence_add("r", ALICE, "c1")
+    a2 = await store.presence_add("r", ALICE, "c2")
+    b = await store.presence_add("r", BOB, "c3")
+    assert a1.changed and not a2.changed and b.changed and b.count == 2
+    assert b.user.alias == "Calm River 10 (2)"
+    assert await store.presence_counts() == {"r": 2}
+    assert not (await store.presence_remove("r", ALICE.id, "c1")).changed  # type: ignore[union-attr]
+    gone = await store.presence_remove("r", ALICE.id, "c2")
+    assert gone is not None and gone.changed and gone.count == 1
+    assert [u.id for u in await store.presence_members("r")] == [BOB.id]
+
+
+async def test_reports_are_stored(store: Store) -> None:
+    await store.append("r", ALICE, "x", 1, None)
+    assert await store.add_report(Report("r", 1, BOB.id, "why", 5)) > 0
+
+
+async def test_closed_store_is_not_ready(tmp_path: Path) -> None:
+    from server.store.base import StoreUnavailable
+    s = SQLiteStore(tmp_path, 10, 3600)
+    await s.open()
+    assert s.ready
+    await s.close()
+    assert not s.ready
+    with pytest.raises(StoreUnavailable):
+        await s.append("r", ALICE, "x", 1, None)

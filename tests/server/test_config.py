@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.config import ConfigError, load_settings
+
+
+def test_defaults_have_the_recovery_rooms() -> None:
+    settings = load_settings({}, {})
+    ids = [r.id for r in settings.rooms]
+    for wanted in ("newcomers", "alcohol", "opioids", "stimulants", "family", "smart", "twelve-step", "open"):
+        assert wanted in ids
+    for room in settings.rooms:
+        assert room.title and room.topic and "Need help now?" in room.guidelines
+    assert settings.history_max == 500 and settings.history_max_age == 7 * 86400
+    assert settings.limits.max_text == 2000 and settings.token_ttl == 86400
+
+
+def test_precedence_cli_over_env_over_file(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[server]\nport = 7000\nhost = "0.0.0.0"\n[history]\nmax_messages = 10\n'
+                      '[limits]\nsend_rate = 0.5\n[[rooms]]\nid = "only"\ntitle = "Only"\ntopic = "t"\n')
+    settings = load_settings({"port": 9000}, {"PEERCHAT_CONFIG": str(config), "PEERCHAT_HOST": "::1"})
+    assert settings.port == 9000 and settings.host == "::1"
+    assert settings.history_max == 10 and settings.limits.send_rate == 0.5
+    assert [r.id for r in settings.rooms] == ["only"]
+
+
+@pytest.mark.parametrize("text", [
+    '[server]\nwhat = 1\n', '[limits]\nnope = 1\n', '[[rooms]]\nid = "Bad Id"\ntitle = "x"\ntopic = "y"\n',
+    '[[rooms]]\ntitle = "x"\n', 'not toml [', '[server]\nport = "x"\n',
+])
+def test_bad_config_says_what_is_wrong(tmp_path: Path, text: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError):
+        load_settings({"config_file": config}, {})

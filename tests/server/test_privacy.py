@@ -1,0 +1,51 @@
+"""Nothing the server logs may identify a member or repeat what they said.
+
+Runs real traffic, the error paths included, at debug level, then searches every line the server
+wrote for the texts, tokens, device keys and addresses it was given.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+
+from tests.support import Client
+
+
+async def test_logs_hold_no_text_token_device_key_or_address(make_server) -> None:
+    server = make_server(env={"PEERCHAT_LOG_LEVEL": "debug"})
+    device = "device-" + secrets.token_hex(8)
+    first = server.session(device=device)
+    secrets_used = [device, first["token"], server.session(token=first["token"])["token"]]
+    a = await Client.open(server, token=first["token"])
+    b = await Client.open(server, binary=False)
+    secrets_used += [b.token]
+    await a.join("t00")
+    await b.join("t00")
+    for i in range(5):
+        text = f"my secret words {secrets.token_hex(6)} number {i}"
+        secrets_used.append(text)
+        ack = await a.say("t00", text, nonce=f"nonce-{secrets.token_hex(4)}")
+    await a.request({"t": "report", "room": "t00", "seq": ack["seq"], "reason": "reason " + secrets.token_hex(6)})
+    bad = "bad-frame-" + secrets.token_hex(6)
+    secrets_used.append(bad)
+    await a.send_raw(bad.encode())
+    await a.expect("error")
+    forged = "v1.forged." + secrets.token_hex(8)
+    secrets_used.append(forged)
+    intruder = await Client.open(server, hello=False)
+    await intruder.send({"t": "hello", "token": forged})
+    await intruder.closed()
+    httpx.post(server.url + "/api/session", headers={"Authorization": "Bearer " + forged})
+    httpx.get(server.url + "/", headers={"X-Forwarded-For": "203.0.113.9"})
+    await a.close()
+    await b.close()
+    server.stop()
+    logs = server.logs()
+    assert "peerchat" in logs  # the server did log
+    for used in secrets_used:
+        assert used not in logs, f"logged: {used[:20]}…"
+    for address in ("127.0.0.1", "203.0.113.9", "::1"):
+        assert address not in logs
+    assert a.user["alias"] not in logs
