@@ -1,0 +1,95 @@
+"""Browser fixtures: a real headless Chromium (Debian's) driven through Playwright's async API.
+
+Every page is watched for console errors and uncaught exceptions, CSP violations included: a test
+fails if the page logged any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
+
+from tests.support import UNIT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+WAIT_MS = 10_000 * UNIT  # the longest any page state may take to appear
+
+
+@dataclass
+class PageErrors:
+    messages: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        def on_console(msg: ConsoleMessage) -> None:
+            if msg.type == "error":
+                self.messages.append(f"console: {msg.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: self.messages.append(f"pageerror: {exc}"))
+        page.on("response", lambda r: self.messages.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+NewPage = Callable[..., Awaitable[Page]]
+
+
+@pytest.fixture
+async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
+    """`await new_page(base_url, viewport=PHONE)`: a page in a context of its own (its own storage,
+    so its own anonymous member). Fails the test afterwards if the page logged an error."""
+    contexts: list[BrowserContext] = []
+    errors = PageErrors()
+
+    async def make(base_url: str, viewport: dict[str, int] | None = None, **options: object) -> Page:
+        context = await browser.new_context(base_url=base_url, viewport=viewport or PHONE, **options)  # type: ignore[arg-type]
+        context.set_default_timeout(WAIT_MS)
+        contexts.append(context)
+        page = await context.new_page()
+        errors.watch(page)
+        return page
+
+    yield make
+    for context in contexts:
+        await context.close()
+    assert not errors.messages, errors.messages
+
+
+async def open_app(page: Page, path: str = "/") -> None:
+    """Load the page and wait until it has a session, the room list, and a welcomed connection."""
+    await page.goto(path)
+    await page.wait_for_selector("body[data-ready='true'][data-state='connected']")
+
+
+async def enter_room(page: Page, room: str) -> None:
+    await page.click(f"#rooms button[data-room='{room}']")
+    await page.wait_for_selector(f"body[data-joined='{room}']")
+
+
+async def say(page: Page, text: str) -> None:
+    """Type and send a message, and wait until the server has acknowledged it."""
+    await page.fill("#text", text)
+    await page.press("#text", "Enter")
+    await page.wait_for_selector("#outbox li", state="detached")
+
+
+async def texts(page: Page) -> list[str]:
+    return await page.eval_on_selector_all("#messages li.msg .text", "nodes => nodes.map(n => n.textContent)")
