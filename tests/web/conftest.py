@@ -6,14 +6,14 @@ fails if the page logged any.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
-from tests.support import UNIT
+from tests.support import UNIT, ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -93,3 +93,11 @@ async def say(page: Page, text: str) -> None:
 
 async def texts(page: Page) -> list[str]:
     return await page.eval_on_selector_all("#messages li.msg .text", "nodes => nodes.map(n => n.textContent)")
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of this test's own with the default rooms (server/rooms.toml), as a deployment has them."""
+    proc = ServerProcess(tmp_path / "data").start()
+    yield proc
+    proc.stop()
