@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -98,10 +98,14 @@ class Rule:
     severity: int = 1
     escalate: tuple[str, ...] = ()
     yields: str | None = None
+    kinds: frozenset[str] = field(init=False, repr=False, compare=False)
+    all_kinds: frozenset[str] = field(init=False, repr=False, compare=False)
+    any_kinds: frozenset[str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def kinds(self) -> frozenset[str]:
-        return frozenset(self.all) | frozenset(self.any)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "all_kinds", frozenset(self.all))
+        object.__setattr__(self, "any_kinds", frozenset(self.any))
+        object.__setattr__(self, "kinds", self.all_kinds | self.any_kinds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,9 +30,8 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from itertools import product
+from itertools import accumulate, product
 
 from confusable_homoglyphs import confusables
 
@@ -45,12 +44,16 @@ PLACEHOLDERS = frozenset({NUMBER, NUMBER_BIG, NUMBER_YEAR})
 
 # A word: letters/digits plus the symbols leetspeak uses, with inner apostrophes and inner
 # leet symbols ("don't", "k!ll", "h@ng") kept in the same word.
+_WORD_PATTERN = r"[\w@$]+(?:['!|][\w@$]+)*"
+_WORDS = re.compile(_WORD_PATTERN)
 _SCAN = re.compile(
-    r"(?P<w>[\w@$]+(?:['!|][\w@$]+)*)"
+    rf"(?P<w>{_WORD_PATTERN})"
     r"|(?P<s>[.!?]+(?=\s|$|[\"”»'])|[!?]+|;|\n+|…)"
     r"|(?P<c>[,:()\[\]–—]|\s-\s)"
 )
 _QUOTED = re.compile(r"[\"“«„]([^\"”»“]{2,}?)[\"”»“]|(?<!\w)'([^'\n]{4,}?)'(?!\w)")
+# Three single characters in a row ("k i l l", "k.i.l.l"): worth trying to glue.
+_SPACED = re.compile(r"(?<!\w)\w(?:[\W_]{1,3}\w(?!\w)){2}")
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]")
 _ELONGATED = re.compile(r"([a-z])\1{2,}")
 _LEET_INSIDE = re.compile(r"[a-z][0-9@$!|]+[a-z]|^\$[a-z]")
@@ -128,7 +131,6 @@ def _latin_lookalike(c: str) -> str:
     return c
 
 
-@dataclass(frozen=True, slots=True)
 class Normalized:
     """A message in canonical form, with everything needed to map matches back.
 
@@ -138,18 +140,91 @@ class Normalized:
     ``quoted[i]`` says whether it sits between quotation marks.  ``clean`` is the
     character-cleaned text that the boundary detectors scan, ``offsets`` maps it back
     (``None`` = identity).
+
+    Only ``words`` and ``text`` are built for every message; the per-word positions are
+    computed on first use, since most chat lines never need them.
     """
 
-    original: str
-    text: str
-    words: tuple[str, ...]
-    starts: tuple[int, ...]
-    spans: tuple[tuple[int, int], ...]
-    sentence: tuple[int, ...]
-    clause: tuple[int, ...]
-    quoted: tuple[bool, ...]
-    clean: str
-    offsets: list[int] | None
+    __slots__ = ("_clause", "_clause_words", "_quoted", "_quoted_ranges", "_sentence", "_spans", "_starts",
+                 "_tokens", "_word_token", "clean", "offsets", "original", "text", "words")
+
+    def __init__(self, original: str, words: tuple[str, ...], word_token: list[int],
+                 tokens: list[_Token] | None, clean: str, offsets: list[int] | None,
+                 clause_words: frozenset[str]) -> None:
+        self.original = original
+        self.words = words
+        self.text = " " + " ".join(words) + " " if words else " "
+        self.clean = clean
+        self.offsets = offsets
+        self._word_token = word_token
+        self._tokens = tokens  # positions of the words, scanned on first use when None
+        self._clause_words = clause_words
+        self._starts: tuple[int, ...] | None = None
+        self._spans: tuple[tuple[int, int], ...] | None = None
+        self._sentence: tuple[int, ...] | None = None
+        self._clause: tuple[int, ...] | None = None
+        self._quoted: tuple[bool, ...] | None = None
+
+    @property
+    def starts(self) -> tuple[int, ...]:
+        if self._starts is None:
+            lengths = (len(w) + 1 for w in self.words[:-1])
+            self._starts = tuple(accumulate(lengths, initial=1)) if self.words else ()
+        return self._starts
+
+    @property
+    def tokens(self) -> list[_Token]:
+        if self._tokens is None:
+            self._tokens = _scan(self.clean)
+        return self._tokens
+
+    @property
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        if self._spans is None:
+            tokens, offsets = self.tokens, self.offsets
+            if offsets is None:
+                self._spans = tuple((tokens[t][1], tokens[t][2]) for t in self._word_token)
+            else:
+                self._spans = tuple((offsets[tokens[t][1]], offsets[tokens[t][2] - 1] + 1)
+                                    for t in self._word_token)
+        return self._spans
+
+    @property
+    def sentence(self) -> tuple[int, ...]:
+        if self._sentence is None:
+            tokens = self.tokens
+            self._sentence = tuple(tokens[t][3] for t in self._word_token)
+        return self._sentence
+
+    @property
+    def clause(self) -> tuple[int, ...]:
+        """Clause ids: punctuation and conjunctions ("but", "and", "pero") open a clause."""
+        if self._clause is None:
+            out: list[int] = []
+            clause_id = 0
+            last_token_clause = None
+            tokens = self.tokens
+            for word, t in zip(self.words, self._word_token, strict=True):
+                token_clause = tokens[t][4]
+                if last_token_clause is not None and token_clause != last_token_clause:
+                    clause_id += 1
+                elif word in self._clause_words and out and out[-1] == clause_id:
+                    clause_id += 1
+                last_token_clause = token_clause
+                out.append(clause_id)
+            self._clause = tuple(out)
+        return self._clause
+
+    @property
+    def quoted(self) -> tuple[bool, ...]:
+        if self._quoted is None:
+            ranges = [m.span() for m in _QUOTED.finditer(self.clean)]
+            tokens = self.tokens
+            if ranges:
+                self._quoted = tuple(any(a <= tokens[t][1] < b for a, b in ranges) for t in self._word_token)
+            else:
+                self._quoted = (False,) * len(self.words)
+        return self._quoted
 
     def word_at(self, pos: int) -> int:
         """Index of the word containing character ``pos`` of ``text``."""
@@ -163,24 +238,13 @@ class Normalized:
 
     def word_of_clean(self, clean_pos: int) -> int:
         """Index of the word at or nearest before character ``clean_pos`` of ``clean``."""
-        orig = clean_pos if self.offsets is None else self.offsets[min(clean_pos, len(self.offsets) - 1)]
-        lo, hi = 0, len(self.spans)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.spans[mid][0] <= orig:
-                lo = mid + 1
-            else:
-                hi = mid
-        return max(lo - 1, 0)
+        tokens = self.tokens
+        starts = [tokens[t][1] for t in self._word_token]
+        return max(bisect_right(starts, clean_pos) - 1, 0)
 
 
-@dataclass(slots=True)
-class _Token:
-    raw: str
-    start: int
-    end: int
-    sentence: int
-    clause: int
+# (raw, start, end, sentence, clause) of one token of the cleaned text
+_Token = tuple[str, int, int, int, int]
 
 
 class Normalizer:
@@ -218,63 +282,26 @@ class Normalizer:
 
     def normalize(self, text: str) -> Normalized:
         clean, offsets = clean_characters(text, self._emoji)
-        tokens = self._merge_spaced_letters(self._scan(clean))
-        quoted_ranges = [m.span() for m in _QUOTED.finditer(clean)]
-
+        tokens: list[_Token] | None = None
+        if _SPACED.search(clean):
+            tokens = self._merge_spaced_letters(_scan(clean))
+            raws = [t[0] for t in tokens]
+        else:
+            raws = _WORDS.findall(clean)  # positions are scanned later, if ever needed
         words: list[str] = []
-        starts: list[int] = []
-        spans: list[tuple[int, int]] = []
-        sentence: list[int] = []
-        clause: list[int] = []
-        quoted: list[bool] = []
-        pos = 1
-        clause_id = 0
-        last_clause = tokens[0].clause if tokens else 0
-        for tok in tokens:
-            if tok.clause != last_clause:
-                clause_id += 1
-                last_clause = tok.clause
-            if offsets is None:
-                span = (tok.start, tok.end)
-            else:
-                span = (offsets[tok.start], offsets[tok.end - 1] + 1)
-            inside = any(a <= tok.start < b for a, b in quoted_ranges) if quoted_ranges else False
-            for word in self._normalize_token(tok.raw):
-                if word in PLACEHOLDERS and words and words[-1] in _FILLERS and starts:
-                    pos = starts.pop()
+        word_token: list[int] = []
+        cache = self._token_cache
+        for index, raw in enumerate(raws):
+            normalized = cache.get(raw)
+            if normalized is None:
+                normalized = self._normalize_token(raw)
+            for word in normalized:
+                if word in PLACEHOLDERS and words and words[-1] in _FILLERS:
                     words.pop()
-                    spans.pop()
-                    sentence.pop()
-                    clause.pop()
-                    quoted.pop()
-                if word in self._clause_words and words and clause[-1] == clause_id:
-                    clause_id += 1
+                    word_token.pop()
                 words.append(word)
-                starts.append(pos)
-                pos += len(word) + 1
-                spans.append(span)
-                sentence.append(tok.sentence)
-                clause.append(clause_id)
-                quoted.append(inside)
-        canonical = " " + " ".join(words) + " " if words else " "
-        return Normalized(text, canonical, tuple(words), tuple(starts), tuple(spans), tuple(sentence),
-                          tuple(clause), tuple(quoted), clean, offsets)
-
-    @staticmethod
-    def _scan(clean: str) -> list[_Token]:
-        tokens: list[_Token] = []
-        sentence = clause = 0
-        for m in _SCAN.finditer(clean):
-            kind = m.lastgroup
-            if kind == "w":
-                tokens.append(_Token(m.group(), m.start(), m.end(), sentence, clause))
-            elif kind == "s":
-                if tokens and tokens[-1].sentence == sentence:
-                    sentence += 1
-                    clause += 1
-            elif tokens and tokens[-1].clause == clause:
-                clause += 1
-        return tokens
+                word_token.append(index)
+        return Normalized(text, tuple(words), word_token, tokens, clean, offsets, self._clause_words)
 
     def _merge_spaced_letters(self, tokens: list[_Token]) -> list[_Token]:
         """Glue ``k i l l m y s e l f`` back together and split it into known words."""
@@ -285,19 +312,19 @@ class Normalizer:
         n = len(tokens)
         while i < n:
             j = i
-            while (j < n and len(tokens[j].raw) == 1
-                   and (j == i or tokens[j].start - tokens[j - 1].end <= 3)):
+            while (j < n and len(tokens[j][0]) == 1
+                   and (j == i or tokens[j][1] - tokens[j - 1][2] <= 3)):
                 j += 1
             run = tokens[i:j]
-            all_words = all(t.raw in self._vocabulary for t in run)
-            if len(run) >= 3 and sum(t.raw.isalpha() for t in run) >= 2 and not all_words:
-                glued = "".join(t.raw for t in run)
+            all_words = all(t[0] in self._vocabulary for t in run)
+            if len(run) >= 3 and sum(t[0].isalpha() for t in run) >= 2 and not all_words:
+                glued = "".join(t[0] for t in run)
                 parts = self._segment(glued)
-                if parts is not None or not any(t.raw in self._words for t in run):
+                if parts is not None or not any(t[0] in self._words for t in run):
                     merged = " ".join(parts) if parts else glued
                     first = run[0]
                     # One token carries the whole run; its words are re-split below.
-                    out.append(_Token(merged, first.start, run[-1].end, first.sentence, first.clause))
+                    out.append((merged, first[1], run[-1][2], first[3], first[4]))
                     i = j
                     continue
             if j == i:
@@ -381,6 +408,25 @@ class Normalizer:
             if fallback is None or all(k == 2 for k in choice):
                 fallback = candidate
         return fallback or word
+
+
+def _scan(clean: str) -> list[_Token]:
+    """Words with their positions, sentence and clause numbers."""
+    tokens: list[_Token] = []
+    sentence = clause = 0
+    last_sentence = last_clause = -1
+    for m in _SCAN.finditer(clean):
+        kind = m.lastgroup
+        if kind == "w":
+            tokens.append((m.group(), m.start(), m.end(), sentence, clause))
+            last_sentence, last_clause = sentence, clause
+        elif kind == "s":
+            if last_sentence == sentence:
+                sentence += 1
+                clause += 1
+        elif last_clause == clause:
+            clause += 1
+    return tokens
 
 
 def _stem(word: str) -> str:

@@ -15,14 +15,18 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-__all__ = ["Detection", "detect_contacts"]
+__all__ = ["Detection", "detect_contacts", "may_hold_contact"]
 
 # Regions tried for numbers written without a country code: the deployments we know of
 # (US/Canada, Spain, Mexico, UK); a number with "+" needs none.
 _REGIONS = ("US", "ES", "MX", "GB")
 _PHONE_CANDIDATE = re.compile(r"(?<![\w/])\+?\(?\d[\d \-.()\u2013]{5,22}\d(?![\w/])")
 _DIGITS = re.compile(r"\d")
+# Cheap test: without any of these, a message holds no contact detail at all.
+_TRIGGER = re.compile(r"@|\d[\d \-.()\u2013]{5,}\d|\w\.[a-z]{2}|/|\b(?:dot|calle|avenida|avda)\b")
 _WORD = re.compile(r"\w+")
+_SPELLED_WORD = re.compile(r"\b(?:\d|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|cero|uno|dos|"
+                           r"tres|cuatro|cinco|seis|siete|ocho|nueve)\b")
 _EMAIL = re.compile(r"[a-z0-9][a-z0-9._%+\-]*@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}")
 _AT = r"(?:\s*@\s*|\s*[\[({<]\s*at\s*[\])}>]\s*|\s+at\s+|\s*\(@\)\s*)"
 _DOT = r"(?:\s*\.\s*|\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+)"
@@ -68,6 +72,8 @@ def detect_contacts(clean: str, words: Iterable[str] = (),
     the loaded languages; together they tell cheaply whether a phone number may be
     spelled out in words ("five five five one two ...") and worth a closer look.
     """
+    if not may_hold_contact(clean):
+        return []
     found: list[Detection] = []
     has_at = "@" in clean
     if has_at or " at " in clean or "[at]" in clean or "(at)" in clean:
@@ -96,7 +102,7 @@ def detect_contacts(clean: str, words: Iterable[str] = (),
         for m in _PHONE_CANDIDATE.finditer(clean):
             if not _overlaps(found, m.start(), m.end()) and _is_phone(m.group()):
                 found.append(Detection("phone", m.start(), m.end(), re.sub(r"\D", "", m.group())))
-    if spelled_digits and sum(w in spelled_digits or w == "#" for w in words) >= 3:
+    if spelled_digits and len(_SPELLED_WORD.findall(clean)) >= 3:
         raw_tokens = ((m.group(), m.start(), m.end()) for m in _WORD.finditer(clean))
         spelled = _spelled_phones(raw_tokens, spelled_digits)
         found.extend(d for d in spelled if not _overlaps(found, d.start, d.end))
@@ -105,6 +111,12 @@ def detect_contacts(clean: str, words: Iterable[str] = (),
             found.append(Detection("address", m.start(), m.end(), m.group()))
     found.sort(key=lambda d: d.start)
     return found
+
+
+def may_hold_contact(clean: str) -> bool:
+    """A cheap test that rules out most chat lines before any detector runs."""
+    return (_TRIGGER.search(clean) is not None or _STREET.search(clean) is not None
+            or len(_SPELLED_WORD.findall(clean)) >= 3)
 
 
 def _overlaps(found: list[Detection], start: int, end: int) -> bool:

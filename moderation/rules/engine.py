@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from moderation.boundary.contact import detect_contacts
+from moderation.boundary.contact import may_hold_contact as _may_hold_contact
 from moderation.context import Modifiers, contexts_of
 from moderation.lexicon import MODIFIER_KINDS, Lexicon, Rule, canonical_term, load_lexicon
 from moderation.normalize import Normalized
@@ -53,6 +54,56 @@ class Analysis:
     """The surviving signals of one message, before any category rule is applied."""
 
     hits: tuple[Hit, ...]
+    kinds: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, hits: list[Hit]) -> Analysis:
+        return cls(tuple(hits), frozenset(h.kind for h in hits))
+
+
+class _Scan:
+    """What phase one found in a message; phase two's result is kept on it."""
+
+    __slots__ = ("analysis", "detections", "kinds", "modifiers", "norm", "raw")
+
+    def __init__(self, norm: Normalized | None, raw: list[tuple[str, int, int]],
+                 modifiers: dict[str, list[tuple[int, int]]], detections: list[tuple[str, int, int]],
+                 kinds: frozenset[str]) -> None:
+        self.norm = norm
+        self.raw = raw
+        self.modifiers = modifiers
+        self.detections = detections
+        self.kinds = kinds  # kinds present before context is weighed, plus derivable ones
+        self.analysis: Analysis | None = None if kinds else Analysis(())
+
+
+_EMPTY_SCAN = _Scan(None, [], {}, [], frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class _AnalysisKinds:
+    kinds: frozenset[str]
+
+
+def _candidates(rules: Sequence[Rule], now: frozenset[str],
+                before: Sequence[_Scan | _AnalysisKinds]) -> list[Rule]:
+    """Rules whose kinds are all present: a necessary condition, checked with set operations.
+
+    Signals are only ever removed by context, so a rule that cannot fire on the kinds
+    found before weighing context cannot fire at all.
+    """
+    conversation = now.union(*(b.kinds for b in before)) if before else now
+    out = []
+    for rule in rules:
+        if rule.scope == "conversation":
+            if rule.kinds.isdisjoint(now) or not rule.all_kinds <= conversation:
+                continue
+            if rule.any and rule.any_kinds.isdisjoint(conversation):
+                continue
+        elif not rule.all_kinds <= now or (rule.any and rule.any_kinds.isdisjoint(now)):
+            continue
+        out.append(rule)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +130,28 @@ class Engine:
         self._derive = tuple(r for r in lexicon.rules if r.yields)
         self._decide = tuple(r for r in lexicon.rules if r.category)
         self._standalone = frozenset(r.all[0] for r in self._decide if len(r.all) == 1 and not r.any)
-        self._analyze_cached = lru_cache(maxsize=4096)(self._analyze)
+        self._scan_cached = lru_cache(maxsize=4096)(self._scan)
         self._compile_policy = lru_cache(maxsize=256)(self._compile)
 
     # -- public ---------------------------------------------------------------------------
 
     def classify(self, text: str, policy: Policy | None = None, context: Sequence[str] = ()) -> Verdict:
         policy = policy or DEFAULT_POLICY
-        current = self._analyze_cached(text, policy)
-        if not current.hits:
+        scan = self._scan_cached(text, policy)
+        if not scan.kinds:
             return NONE_VERDICT
-        previous = [self._analyze_cached(t, policy) for t in context[-MAX_CONTEXT:]] if context else []
+        before = [self._scan_cached(t, policy) for t in context[-MAX_CONTEXT:]] if context else []
         rules = self._decide + self._compile_policy(policy).rules if policy.extra_terms else self._decide
-        fired = [f for rule in rules if (f := self._fire(rule, current, previous)) is not None]
+        candidates = _candidates(rules, scan.kinds, before)
+        if not candidates:
+            return NONE_VERDICT  # the common case: no rule can fire, context is never weighed
+        current = self._analysis(scan)
+        previous = [self._analysis(s) for s in before]
+        fired = []
+        for rule in _candidates(candidates, current.kinds, [_AnalysisKinds(a.kinds) for a in previous]):
+            f = self._fire(rule, current, previous)
+            if f is not None:
+                fired.append(f)
         if not fired:
             return NONE_VERDICT
         crisis = [f for f in fired if f.rule.category in CRISIS_CATEGORIES]
@@ -104,57 +164,69 @@ class Engine:
 
     def analyze(self, text: str, policy: Policy | None = None) -> Analysis:
         """The surviving signals of ``text`` (cached); exposed for tests and tooling."""
-        return self._analyze_cached(text, policy or DEFAULT_POLICY)
+        return self._analysis(self._scan_cached(text, policy or DEFAULT_POLICY))
 
     def cache_clear(self) -> None:
-        self._analyze_cached.cache_clear()
+        self._scan_cached.cache_clear()
 
     # -- analysis -------------------------------------------------------------------------
 
-    def _analyze(self, text: str, policy: Policy) -> Analysis:
-        lex = self.lexicon
-        norm = lex.normalizer.normalize(text)
+    def _scan(self, text: str, policy: Policy) -> _Scan:
+        """Phase one, for every message: normalise, match, detect. No context yet."""
+        norm = self.lexicon.normalizer.normalize(text)
         compiled = self._compile_policy(policy) if (policy.extra_terms or policy.allow) else None
-
         modifiers: dict[str, list[tuple[int, int]]] = {}
         raw: list[tuple[str, int, int]] = []
         matchers = (self.matcher, compiled.matcher) if compiled else (self.matcher,)
-        sentence = norm.sentence
         for matcher in matchers:
             for m in matcher.find(norm.text, norm.starts):
-                if sentence[m.first] != sentence[m.last]:
-                    continue
                 for kind in m.kinds:
                     if kind in MODIFIER_KINDS:
                         modifiers.setdefault(kind, []).append((m.first, m.last))
                     else:
                         raw.append((kind, m.first, m.last))
-
-        detections = self._detections(norm, compiled)
+        detections = self._detections(norm, compiled) if _may_hold_contact(norm.clean) else []
         if not raw and not detections:
-            return Analysis(())
+            return _EMPTY_SCAN
+        kinds = {k for k, _, _ in raw} | {k for k, _, _ in detections}
+        for rule in self._derive:
+            if rule.all_kinds <= kinds and (not rule.any or not rule.any_kinds.isdisjoint(kinds)):
+                kinds.add(str(rule.yields))
+        return _Scan(norm, raw, modifiers, detections, frozenset(kinds))
 
-        mods = Modifiers(modifiers)
+    def _analysis(self, scan: _Scan) -> Analysis:
+        """Phase two, only when a rule could fire: weigh every signal against its context."""
+        if scan.analysis is not None:
+            return scan.analysis
+        lex = self.lexicon
+        norm = scan.norm
+        assert norm is not None  # only the shared empty scan has none, and it has an analysis
+        sentence = norm.sentence
+        clause = norm.clause
+        spans = norm.spans
+        mods = Modifiers(scan.modifiers)
         hits: list[Hit] = []
+        raw = [r for r in scan.raw if sentence[r[1]] == sentence[r[2]]]
         for kind, first, last in _longest(raw, self._standalone):
             spec = lex.spec(kind)
             contexts = contexts_of(first, last, spec.tense, norm, mods)
             if "not_recent" in contexts or contexts & spec.suppressed_by:
                 continue
-            span = (norm.spans[first][0], norm.spans[last][1])
-            hits.append(Hit(kind, first, last, sentence[first], norm.clause[first], (span,)))
-        for kind, start, end in detections:
-            first = norm.word_of_clean(start)
+            span = (spans[first][0], spans[last][1])
+            hits.append(Hit(kind, first, last, sentence[first], clause[first], (span,)))
+        for kind, start, end in scan.detections:
             if not norm.words:
                 hits.append(Hit(kind, 0, 0, 0, 0, (norm.original_span(start, end),)))
                 continue
+            first = norm.word_of_clean(start)
             if any(a <= first <= b for a, b in mods.of("idiom")):
                 continue  # an allowed term ("call 988", a room's own address)
-            hits.append(Hit(kind, first, first, sentence[first], norm.clause[first],
+            hits.append(Hit(kind, first, first, sentence[first], clause[first],
                             (norm.original_span(start, end),)))
         for rule in self._derive:
             hits.extend(_derive(rule, hits))
-        return Analysis(tuple(hits))
+        scan.analysis = Analysis.of(hits)
+        return scan.analysis
 
     def _detections(self, norm: Normalized, compiled: _CompiledPolicy | None) -> list[tuple[str, int, int]]:
         found = detect_contacts(norm.clean, norm.words, self.lexicon.normalizer.digit_words)

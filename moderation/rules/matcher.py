@@ -9,6 +9,7 @@ matches any word beginning with it.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -48,8 +49,6 @@ class TermMatcher:
         """Matches in ``text`` (canonical, ``" w0 w1 "``), with ``starts`` its word offsets."""
         if self._automaton is None:
             return
-        from bisect import bisect_left
-
         for end, (length, kinds, nwords) in self._automaton.iter(text):
             first = bisect_left(starts, end - length + 2)
             yield Match(kinds, first, first + nwords - 1)
