@@ -23,7 +23,9 @@ _REGIONS = ("US", "ES", "MX", "GB")
 _PHONE_CANDIDATE = re.compile(r"(?<![\w/])\+?\(?\d[\d \-.()\u2013]{5,22}\d(?![\w/])")
 _DIGITS = re.compile(r"\d")
 # Cheap test: without any of these, a message holds no contact detail at all.
-_TRIGGER = re.compile(r"@|\d[\d \-.()\u2013]{5,}\d|\w\.[a-z]{2}|/|\b(?:dot|calle|avenida|avda)\b")
+_ANY_DIGIT = re.compile(r"\d")
+_PHONEISH = re.compile(r"\d(?:\D{0,3}\d){6}")
+_DOTTED = re.compile(r"\w\.[a-z]{2}|\bdot\b|\b(?:calle|avenida|avda)\b")
 _WORD = re.compile(r"\w+")
 _SPELLED_WORD = re.compile(r"\b(?:\d|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|cero|uno|dos|"
                            r"tres|cuatro|cinco|seis|siete|ocho|nueve)\b")
@@ -115,8 +117,11 @@ def detect_contacts(clean: str, words: Iterable[str] = (),
 
 def may_hold_contact(clean: str) -> bool:
     """A cheap test that rules out most chat lines before any detector runs."""
-    return (_TRIGGER.search(clean) is not None or _STREET.search(clean) is not None
-            or len(_SPELLED_WORD.findall(clean)) >= 3)
+    if "@" in clean or "/" in clean or _DOTTED.search(clean):
+        return True
+    if _ANY_DIGIT.search(clean) and (_PHONEISH.search(clean) or _STREET.search(clean)):
+        return True
+    return len(_SPELLED_WORD.findall(clean)) >= 3
 
 
 def _overlaps(found: list[Detection], start: int, end: int) -> bool:
