@@ -40,7 +40,7 @@ def channel_for(room: str) -> str:
     return f"room:{{{room}}}"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Session:
     """One authenticated connection: its user, and the limits and rooms that belong to it."""
 
@@ -51,7 +51,7 @@ class Session:
     typing_at: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Member:
     """A session in a room, as that room sees it. While the join is being answered, live frames
     wait in `held` so that none arrives before `joined` or twice."""

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from server.auth.secret import load_or_create_secret
 from server.auth.tokens import TokenSigner
@@ -43,7 +44,7 @@ def client_dir() -> Path:
     return Path(str(resources.files("client_web")))
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings) -> App:
     store, broker = build_backends(settings)
     metrics = Metrics()
     signer = TokenSigner(load_or_create_secret(settings.secret, settings.data_dir), settings.token_ttl)
@@ -68,9 +69,33 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/readyz", api.readyz, methods=["GET"]),
         Route("/metrics", api.metrics_text, methods=["GET"]),
-        WebSocketRoute("/ws", SocketEndpoint(settings, hub, signer, metrics)),
         Mount("/", StaticFiles(directory=client_dir(), html=True)),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
-    app.state.hub = hub
-    return app
+    http = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    http.state.hub = hub
+    return App(http, SocketEndpoint(settings, hub, signer, metrics))
+
+
+class App:
+    """HTTP and lifespan go to Starlette; `/ws` goes straight to its endpoint.
+
+    Why not a `WebSocketRoute`: a connection lives for hours and every frame it sends passes through
+    whatever wraps the endpoint. Routing it past Starlette's middleware and router keeps each
+    connection's coroutine stack, and each write, as short as they can be; nothing in that stack
+    applies to a WebSocket anyway (the security headers are for HTTP responses).
+    """
+
+    def __init__(self, http: Starlette, ws: SocketEndpoint) -> None:
+        self.http = http
+        self.ws = ws
+        self.state = http.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            if scope["path"] == "/ws":
+                await self.ws(scope, receive, send)
+            else:
+                await receive()
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        await self.http(scope, receive, send)

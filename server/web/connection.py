@@ -1,9 +1,14 @@
-"""A WebSocket connection as the hub sees it: a bounded outbound queue and one writer task.
+"""A WebSocket connection as the hub sees it: a bounded outbound queue, drained by a writer task
+that exists only while there is something to write.
 
 Why a queue per connection, bounded: fan-out must never wait on a slow reader. The hub appends the
-one encoded frame to each member's queue and moves on; each connection's writer drains its own
-queue. A client that falls `limit` frames behind is closed with 4408 and can resume with `since`,
-instead of holding memory for the whole room or slowing it down.
+one encoded frame to each member's queue and moves on; the connection's writer drains it. A client
+that falls `limit` frames behind is closed with 4408 and can resume with `since`, instead of holding
+memory for the whole room or slowing it down.
+
+Why the writer is started on demand rather than kept waiting on an event: most connections are idle
+most of the time, and an idle one then holds no task, no coroutine frame and no event, which is
+most of what a connection costs in memory.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from server.protocol.errors import CloseCode
 
 log = logging.getLogger(__name__)
 
+ABNORMAL = 1006
+
 
 class Connection:
-    __slots__ = ("_close", "_idle", "_metrics", "_queue", "_send", "_text", "_wake", "id", "limit", "task")
+    __slots__ = ("_close", "_done", "_metrics", "_queue", "_send", "_text", "_writer", "id", "limit")
 
     def __init__(self, conn_id: str, send: Send, text: bool, limit: int, metrics: Metrics) -> None:
         self.id = conn_id
@@ -32,13 +39,9 @@ class Connection:
         self.limit = limit
         self._metrics = metrics
         self._queue: deque[Encoded] = deque()
-        self._wake = asyncio.Event()
-        self._idle = False
+        self._writer: asyncio.Task[None] | None = None
         self._close: tuple[int, str] | None = None
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self._write_forever(), name=f"ws-writer-{self.id}")
+        self._done = False  # the close frame went out, or the peer is gone
 
     @property
     def closing(self) -> bool:
@@ -47,45 +50,56 @@ class Connection:
     def push(self, frame: Encoded) -> None:
         if self._close is not None:
             return
-        if len(self._queue) >= self.limit:
-            self._queue.clear()
+        queue = self._queue
+        if len(queue) >= self.limit:
+            queue.clear()
             self.close(CloseCode.TOO_SLOW, "too slow: reconnect and resume")
             return
-        self._queue.append(frame)
-        if self._idle:
-            self._idle = False
-            self._wake.set()
+        queue.append(frame)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
 
     def push_frame(self, frame: dict[str, Any]) -> None:
         self.push(Encoded(frame))
 
     def close(self, code: int, reason: str = "") -> None:
+        """Close after what is queued; a second close keeps the first code."""
         if self._close is None:
             self._close = (code, reason)
             self._metrics.closes.labels(str(code)).inc()
-            self._idle = False
-            self._wake.set()
+            if self._writer is None and not self._done:
+                self._writer = asyncio.get_running_loop().create_task(self._drain())
 
-    async def _write_forever(self) -> None:
+    async def finish(self, timeout: float) -> None:
+        """Close normally if nobody closed yet, and wait until the close frame is out."""
+        self.close(1000)
+        writer = self._writer
+        if writer is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(writer), timeout)
+            except TimeoutError:
+                writer.cancel()
+                log.warning("connection %s did not close in time", self.id)
+
+    async def _drain(self) -> None:
         queue, send = self._queue, self._send
-        text = self._text
         try:
-            while True:
-                while queue:
-                    frame = queue.popleft()
-                    if text:
-                        await send({"type": "websocket.send", "text": frame.json()})
-                    else:
-                        await send({"type": "websocket.send", "bytes": frame.msgpack()})
-                if self._close is not None:
-                    code, reason = self._close
-                    await send({"type": "websocket.close", "code": code, "reason": reason})
-                    return
-                self._wake.clear()
-                self._idle = True
-                await self._wake.wait()
+            while queue:
+                frame = queue.popleft()
+                if self._text:
+                    await send({"type": "websocket.send", "text": frame.json()})
+                else:
+                    await send({"type": "websocket.send", "bytes": frame.msgpack()})
+            if self._close is not None and not self._done:
+                code, reason = self._close
+                self._done = True
+                await send({"type": "websocket.close", "code": code, "reason": reason})
         except (OSError, RuntimeError) as exc:
             # The peer went away mid-write (uvicorn raises ClientDisconnected, an OSError); the
             # reading side sees the disconnect and detaches the session.
-            log.debug("writer for connection %s stopped: %s", self.id, type(exc).__name__)
-            self._close = self._close or (1006, "")
+            log.debug("writes to connection %s stopped: %s", self.id, type(exc).__name__)
+            self._done = True
+            self._close = self._close or (ABNORMAL, "")
+            queue.clear()
+        finally:
+            self._writer = None

@@ -81,7 +81,6 @@ class SocketEndpoint:
             return
         text = first.get("text") is not None
         conn = Connection(secrets.token_hex(8), send, text, self.limits.outbound_queue, self.metrics)
-        conn.start()
         try:
             session = self._handshake(conn, first)
             if session is not None:
@@ -90,12 +89,7 @@ class SocketEndpoint:
                 finally:
                     await self.hub.detach(session)
         finally:
-            conn.close(1000)
-            assert conn.task is not None
-            try:
-                await asyncio.wait_for(conn.task, timeout=5)
-            except TimeoutError:
-                log.warning("connection %s did not close in time", conn.id)
+            await conn.finish(timeout=5)
 
     def _handshake(self, conn: Connection, message: Message) -> Session | None:
         rid = None
