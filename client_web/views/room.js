@@ -62,7 +62,9 @@ export class RoomView {
     });
     this.list.addEventListener("click", (event) => {
       const button = event.target.closest("button.report");
-      if (button) this.h.onReport(Number(button.closest("li").dataset.seq));
+      if (button && button.getAttribute("aria-disabled") !== "true") {
+        this.h.onReport(Number(button.closest("li").dataset.seq));
+      }
     });
     this.outbox.addEventListener("click", (event) => {
       const button = event.target.closest("button[data-action]");
@@ -172,8 +174,10 @@ export class RoomView {
   markReported(seq) {
     const button = this.list.querySelector(`li[data-seq="${seq}"] button.report`);
     if (button) {
-      button.disabled = true;
+      // aria-disabled rather than disabled: a disabled button would drop the keyboard focus.
+      button.setAttribute("aria-disabled", "true");
       button.textContent = "Reported";
+      button.setAttribute("aria-label", "Reported");
     }
   }
 
