@@ -29,11 +29,11 @@ export class LandingView {
     this.status.textContent = rooms.length ? "" : "There are no rooms open right now.";
     const focused = document.activeElement?.dataset?.room;
     this.list.replaceChildren(...rooms.map((room) => {
-      const people = room.count === 1 ? "1 person here" : `${room.count} people here`;
+      const people = room.count === 1 ? "1 person here" : room.count ? `${room.count} people here` : "Quiet right now";
       const button = el("button", { type: "button", className: "room-card", dataset: { room: room.id } },
         el("span", { className: "room-title" }, room.title),
         el("span", { className: "room-topic" }, room.topic || ""),
-        el("span", { className: "room-count" }, el("span", { className: "dot", attrs: { "aria-hidden": "true" } }), people));
+        el("span", { className: "room-count", dataset: room.count ? {} : { empty: "" } }, el("span", { className: "dot", attrs: { "aria-hidden": "true" } }), people));
       button.addEventListener("click", () => this.onEnter(room));
       return el("li", {}, button);
     }));
