@@ -36,3 +36,9 @@ async def test_two_members_chat_both_ways(server: ServerProcess, room: str, new_
     # The newest message was announced once in the live region; the title never holds message text.
     assert "hi alice, bob here" in (await alice.text_content("#live") or "")
     assert await alice.title() == "peerchat"
+
+    # Back to the rooms: the room is left (bob sees one person), the landing shows, focus on that room.
+    await alice.click("#back")
+    await alice.wait_for_selector("body[data-view='landing']")
+    await bob.wait_for_selector("#count:text('1 here')")
+    assert await alice.evaluate("() => document.activeElement?.dataset.room") == room
