@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Response, async_playwright
 
 from tests.support import UNIT, ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
@@ -36,7 +37,11 @@ class PageErrors:
 
         page.on("console", on_console)
         page.on("pageerror", lambda exc: self.messages.append(f"pageerror: {exc}"))
-        page.on("response", lambda r: self.messages.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+        page.on("response", self.on_response)
+
+    def on_response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.messages.append(f"HTTP {response.status}: {response.url}")
 
 
 @pytest.fixture

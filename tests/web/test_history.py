@@ -13,10 +13,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 
 ROOM = "t00"
 COUNT = 70  # more than one page of 50
+FAST_LIMITS = "[limits]\nsend_burst = 200\nsend_rate = 200.0\nframe_burst = 400\nframe_rate = 400.0\n"
 
 
-async def test_older_messages_load_on_scroll(make_server: Callable[..., ServerProcess], new_page: NewPage) -> None:
-    server = make_server("[limits]\nsend_burst = 200\nsend_rate = 200.0\nframe_burst = 400\nframe_rate = 400.0\n")
+async def test_older_messages_load_on_scroll(make_server: Callable[..., ServerProcess],
+                                             new_page: NewPage) -> None:
+    server = make_server(FAST_LIMITS)
     bob = await Client.open(server)
     await bob.join(ROOM)
     for i in range(1, COUNT + 1):

@@ -27,7 +27,8 @@ async def wait_texts(page: Page, expected: list[str]) -> None:
     assert await texts(page) == expected
 
 
-async def test_reload_resumes_without_loss_or_doubles(server: ServerProcess, room: str, new_page: NewPage) -> None:
+async def test_reload_resumes_without_loss_or_doubles(server: ServerProcess, room: str,
+                                                      new_page: NewPage) -> None:
     bob = await Client.open(server)
     await bob.join(room)
     page = await new_page(server.url)
@@ -69,6 +70,7 @@ class Gate:
         self.from_page: list[dict[str, Any]] = []
         self.current: WebSocketRoute | None = None
         self.connected = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
 
     async def handle(self, ws: WebSocketRoute) -> None:
         if not self.open:
@@ -86,7 +88,8 @@ class Gate:
             frame = msgpack.unpackb(message) if isinstance(message, bytes) else {}
             if frame.get("t") == "ack" and self.drop_acks > 0:
                 self.drop_acks -= 1
-                asyncio.get_running_loop().create_task(ws.close(code=4408, reason="dropped after the ack was lost"))
+                self.tasks.append(asyncio.get_running_loop().create_task(
+                    ws.close(code=4408, reason="dropped after the ack was lost")))
                 return
             ws.send(message)
             if frame.get("t") == "welcome":

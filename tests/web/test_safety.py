@@ -106,7 +106,8 @@ async def test_leave_quickly_replaces_the_page_and_its_history_entry(
     assert page.url.endswith("/healthz")
 
 
-async def test_session_is_kept_for_the_tab_unless_remembered(server: ServerProcess, new_page: NewPage) -> None:
+async def test_session_is_kept_for_the_tab_unless_remembered(server: ServerProcess,
+                                                             new_page: NewPage) -> None:
     bodies: list[dict[str, str]] = []
 
     def on_request(request: Request) -> None:
@@ -128,7 +129,9 @@ async def test_session_is_kept_for_the_tab_unless_remembered(server: ServerProce
 
     await page.check("#remember")
     stored = await page.evaluate("""() => ({
-        tab: sessionStorage.getItem("peerchat.session"), local: localStorage.getItem("peerchat.session") })""")
+        tab: sessionStorage.getItem("peerchat.session"),
+        local: localStorage.getItem("peerchat.session"),
+    })""")
     assert stored["tab"] is None and json.loads(stored["local"])["user"]["alias"] == alias
 
     # A new tab of the same browser is the same member only because they chose to be remembered.

@@ -35,7 +35,8 @@ async def test_member_view_screenshots(demo_server: ServerProcess, new_page: New
     shots = []
     for name, viewport, scheme in [("phone", PHONE, "light"), ("desktop", DESKTOP, "light"),
                                    ("phone-dark", PHONE, "dark")]:
-        page = await new_page(demo_server.url, viewport=viewport, color_scheme=scheme, reduced_motion="reduce")
+        page = await new_page(demo_server.url, viewport=viewport, color_scheme=scheme,
+                              reduced_motion="reduce")
         await open_app(page)
         await page.wait_for_selector("#rooms button[data-room]")
         shots.append(await _shot(page, f"landing-{name}.png"))
