@@ -32,6 +32,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from server.web.app import create_app
+    from server.web.transport import LeanWebSocketProtocol
 
     app = create_app(settings)
     mode = "embedded (SQLite in %s, in-memory broker)" % settings.data_dir
@@ -40,7 +41,7 @@ def serve(settings: Settings) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        ws=LeanWebSocketProtocol,
         ws_max_size=settings.limits.transport_max_bytes,
         # Compression would run once per recipient on every frame: fan-out encodes each frame once
         # and writes the same bytes to every connection, and chat frames are small anyway.

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from typing import Any
 
 from starlette.types import Send
@@ -30,7 +29,7 @@ ABNORMAL = 1006
 
 
 class Connection:
-    __slots__ = ("_close", "_done", "_metrics", "_queue", "_send", "_text", "_writer", "id", "limit")
+    __slots__ = ("_backlog", "_close", "_done", "_metrics", "_queue", "_send", "_text", "_writer", "id", "limit")
 
     def __init__(self, conn_id: str, send: Send, text: bool, limit: int, metrics: Metrics) -> None:
         self.id = conn_id
@@ -38,7 +37,8 @@ class Connection:
         self._text = text
         self.limit = limit
         self._metrics = metrics
-        self._queue: deque[Encoded] = deque()
+        self._queue: list[Encoded] = []  # an empty list is far smaller than an empty deque
+        self._backlog = 0  # frames queued or taken by the writer and not yet written
         self._writer: asyncio.Task[None] | None = None
         self._close: tuple[int, str] | None = None
         self._done = False  # the close frame went out, or the peer is gone
@@ -50,12 +50,12 @@ class Connection:
     def push(self, frame: Encoded) -> None:
         if self._close is not None:
             return
-        queue = self._queue
-        if len(queue) >= self.limit:
-            queue.clear()
+        if self._backlog >= self.limit:
+            self._queue = []
             self.close(CloseCode.TOO_SLOW, "too slow: reconnect and resume")
             return
-        queue.append(frame)
+        self._backlog += 1
+        self._queue.append(frame)
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._drain())
 
@@ -82,14 +82,19 @@ class Connection:
                 log.warning("connection %s did not close in time", self.id)
 
     async def _drain(self) -> None:
-        queue, send = self._queue, self._send
+        send = self._send
         try:
-            while queue:
-                frame = queue.popleft()
-                if self._text:
-                    await send({"type": "websocket.send", "text": frame.json()})
-                else:
-                    await send({"type": "websocket.send", "bytes": frame.msgpack()})
+            while self._queue:
+                # Take the whole backlog at once; what arrives meanwhile goes to a fresh list.
+                batch, self._queue = self._queue, []
+                for frame in batch:
+                    if self._close is not None and self._close[0] == CloseCode.TOO_SLOW:
+                        break
+                    if self._text:
+                        await send({"type": "websocket.send", "text": frame.json()})
+                    else:
+                        await send({"type": "websocket.send", "bytes": frame.msgpack()})
+                    self._backlog -= 1
             if self._close is not None and not self._done:
                 code, reason = self._close
                 self._done = True
@@ -100,6 +105,6 @@ class Connection:
             log.debug("writes to connection %s stopped: %s", self.id, type(exc).__name__)
             self._done = True
             self._close = self._close or (ABNORMAL, "")
-            queue.clear()
+            self._queue = []
         finally:
             self._writer = None

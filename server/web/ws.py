@@ -63,6 +63,7 @@ class SocketEndpoint:
             await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
             return
         await send({"type": "websocket.accept"})
+        scope["headers"] = []  # read for the origin check; an idle connection need not keep them
         self.metrics.connections.inc()
         try:
             await self._serve(receive, send)
