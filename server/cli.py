@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from server import logs
+from server import logs, redis_client
 from server.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("peerchat")
@@ -35,8 +35,12 @@ def serve(settings: Settings) -> int:
     from server.web.transport import LeanWebSocketProtocol
 
     app = create_app(settings)
-    mode = "embedded (SQLite in %s, in-memory broker)" % settings.data_dir
-    log.info("peerchat starting in %s mode on port %d", mode, settings.port)
+    if settings.redis_url:
+        mode = f"redis mode ({redis_client.describe(settings.redis_url)}"
+        mode += ", cluster)" if redis_client.is_cluster(settings.redis_url) else ")"
+    else:
+        mode = f"embedded mode (SQLite in {settings.data_dir}, in-memory broker)"
+    log.info("peerchat starting in %s on port %d", mode, settings.port)
     config = uvicorn.Config(
         app,
         host=settings.host,

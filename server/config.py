@@ -57,6 +57,7 @@ class Settings:
     secret: str | None = None  # shared by every node; generated into the data dir when not given
     token_ttl: float = 24 * 3600.0
     allowed_origins: tuple[str, ...] = ()
+    node_timeout: float = 20.0  # Redis mode: a node silent this long leaves presence with its members
     history_max: int = 500
     history_max_age: float = 7 * 24 * 3600.0
     history_page: int = 50
@@ -79,7 +80,7 @@ OPTIONS: dict[str, type] = {
     "log_level": str,
 }
 ENV_ONLY: dict[str, type] = {"allowed_origins": tuple, "token_ttl": float, "history_max": int,
-                             "history_max_age": float}
+                             "history_max_age": float, "node_timeout": float}
 
 
 ENV_NAMES = {"config_file": "PEERCHAT_CONFIG"}

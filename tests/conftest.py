@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Client, ServerProcess, write_config
+from tests.support import Client, RedisServer, ServerProcess, write_config
 
 _room_numbers = itertools.count()
 
@@ -52,3 +52,18 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     yield make
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of the test run's own on a free loopback port (never a system Redis)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The shared test Redis, emptied for this test."""
+    redis_server.cli("FLUSHALL")
+    return redis_server.url

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import msgpack
@@ -115,11 +116,52 @@ class ServerProcess:
         return dict(r.json())
 
 
+class RedisServer:
+    """Debian's `redis-server` on a free loopback port, no persistence unless asked; stopped and
+    started again on the same port for outage tests."""
+
+    def __init__(self, workdir: Path, port: int | None = None, extra: Sequence[str] = ()) -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.extra = list(extra)
+        self.proc: subprocess.Popen[bytes] | None = None
+        workdir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (Debian package redis-server)"
+        log = (self.workdir / f"redis-{self.port}.log").open("ab")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir), *self.extra], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + 10 * UNIT
+        while time.monotonic() < deadline:
+            if self.cli("PING").strip() == "PONG":
+                return self
+            time.sleep(0.05)
+        raise TimeoutError("redis-server did not answer PING")
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), *args],
+                                capture_output=True, text=True, timeout=10 * UNIT)
+        return result.stdout
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10 * UNIT)
+
+
 class Client:
     """A real WebSocket client speaking MessagePack (default) or JSON; frames as plain dicts."""
 
     _rids = itertools.count(1)
-    opened: list[Client] = []  # closed by the autouse fixture after each test
+    opened: ClassVar[list[Client]] = []  # closed by the autouse fixture after each test
 
     def __init__(self, ws: ClientConnection, binary: bool) -> None:
         self.ws = ws

@@ -20,8 +20,11 @@ class BrokerUnavailable(Exception):
 
 class Broker(ABC):
     @abstractmethod
-    async def connect(self, handler: Handler) -> None:
-        """Start; `handler(channel, data)` is called for every event on a subscribed channel."""
+    async def connect(self, handler: Handler, on_resume: Callable[[], None] | None = None) -> None:
+        """Start; `handler(channel, data)` is called for every event on a subscribed channel.
+
+        `on_resume()` is called after the broker lost its connection and got it back: events
+        published meanwhile may be lost, and the caller must catch up from the store."""
 
     @abstractmethod
     async def close(self) -> None: ...

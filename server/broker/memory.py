@@ -8,6 +8,7 @@ objects with the publisher.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from server.broker.base import Broker, BrokerUnavailable, Handler
 
@@ -19,8 +20,8 @@ class MemoryBroker(Broker):
         self._handler: Handler | None = None
         self._channels: set[str] = set()
 
-    async def connect(self, handler: Handler) -> None:
-        self._handler = handler
+    async def connect(self, handler: Handler, on_resume: Callable[[], None] | None = None) -> None:
+        self._handler = handler  # in one process nothing is ever lost in transit: no resume
 
     async def close(self) -> None:
         self._handler = None

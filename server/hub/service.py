@@ -21,12 +21,12 @@ from server.broker.base import Broker, BrokerUnavailable
 from server.config import RoomConfig, Settings
 from server.hub.ordering import Sequencer
 from server.hub.peer import Peer
-from server.hub.ratelimit import TokenBucket
 from server.metrics import Metrics
 from server.protocol import frames as f
 from server.protocol.codec import Encoded, encode_msgpack
 from server.protocol.errors import ErrorCode, ProtocolError
 from server.protocol.model import Message, User
+from server.ratelimit import TokenBucket
 from server.store.base import Page, Report, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -70,14 +70,18 @@ class Member:
 class LocalRoom:
     """A room as seen from this node: its local members and the order of its messages."""
 
-    __slots__ = ("channel", "gap_task", "id", "lock", "members", "order", "subscribed")
+    __slots__ = ("catching_up", "channel", "epoch", "gap_task", "held", "id", "lock", "members", "order",
+                 "subscribed")
 
     def __init__(self, room_id: str) -> None:
         self.id = room_id
         self.channel = channel_for(room_id)
         self.members: dict[str, Member] = {}  # by peer id
         self.order: Sequencer[Encoded] = Sequencer()
+        self.epoch: str | None = None  # of the history this node delivers from
         self.gap_task: asyncio.Task[None] | None = None
+        self.catching_up = False  # after a broker outage: live messages wait in `held`
+        self.held: list[tuple[int, Encoded]] = []
         self.lock = asyncio.Lock()  # orders subscribe and unsubscribe of the channel
         self.subscribed = False
 
@@ -97,8 +101,7 @@ class Hub:
         self._clock = clock
         self._rooms: dict[str, LocalRoom] = {}
         self._by_channel: dict[str, LocalRoom] = {}
-        self._send_buckets: dict[str, TokenBucket] = {}
-        self._sessions_of: dict[str, int] = {}
+        self._housekeeper: asyncio.Task[None] | None = None
         self._handlers: dict[type, Callable[[Session, Any], Any]] = {
             f.Join: self.join, f.Leave: self.leave, f.Send: self.send, f.History: self.history,
             f.Typing: self.typing, f.Report: self.report, f.Ping: self.ping, f.Staff: self.staff,
@@ -107,31 +110,53 @@ class Hub:
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.broker.connect(self._on_event)
+        await self.broker.connect(self._on_event, self._resume)
+        self._housekeeper = asyncio.get_running_loop().create_task(self._keep_house(), name="peerchat-housekeeping")
 
     async def stop(self) -> None:
+        if self._housekeeper is not None:
+            self._housekeeper.cancel()
         for room in self._rooms.values():
             if room.gap_task is not None:
                 room.gap_task.cancel()
         await self.broker.close()
 
+    async def _keep_house(self) -> None:
+        """Heartbeat this node's presence; take dead nodes' members out of presence, and say so."""
+        while True:
+            try:
+                await self.store.heartbeat()
+                for room_id, change in await self.store.reap():
+                    await self._publish(room_id, {"t": "presence", "room": room_id, "event": "leave",
+                                                  "user": change.user.wire(), "count": change.count})
+            except (StoreUnavailable, BrokerUnavailable):
+                pass  # the outage is already logged and reported by /readyz
+            # Four heartbeats per node timeout: one lost heartbeat never takes a live node's members out.
+            await asyncio.sleep(self.settings.node_timeout / 4)
+
+    def _resume(self) -> None:
+        """The broker was cut off and is back: what was published meanwhile may never arrive, and
+        the store may even have lost the history (a Redis restarted without persistence). Every
+        room holds its live messages until it has caught up from the store."""
+        loop = asyncio.get_running_loop()
+        for room in self._rooms.values():
+            if room.order.last is None or room.catching_up:
+                continue
+            room.catching_up = True
+            if room.gap_task is not None:
+                room.gap_task.cancel()
+            room.gap_task = loop.create_task(self._catch_up(room))
+
     def attach(self, peer: Peer, user: User) -> Session:
         now = self._clock()
         session = Session(peer, user, TokenBucket(self.limits.joins_per_minute / 60.0,
                                                   self.limits.joins_per_minute, now))
-        self._sessions_of[user.id] = self._sessions_of.get(user.id, 0) + 1
         self.metrics.sessions.inc()
         return session
 
     async def detach(self, session: Session) -> None:
         for room_id in list(session.rooms):
             await self._leave(session, room_id)
-        remaining = self._sessions_of.get(session.user.id, 1) - 1
-        if remaining:
-            self._sessions_of[session.user.id] = remaining
-        else:
-            self._sessions_of.pop(session.user.id, None)
-            self._send_buckets.pop(session.user.id, None)
         self.metrics.sessions.dec()
 
     async def handle(self, session: Session, frame: f.ClientFrame) -> dict[str, Any] | None:
@@ -209,6 +234,8 @@ class Hub:
                 await self._release(room)
             raise
         session.rooms.add(room.id)
+        if room.epoch is None:
+            room.epoch = page.epoch
         for ready in room.order.start_at(page.last_seq):
             self._fan_out(room, ready)
         joined = f.reply("joined", frame.rid, room=room.id, seq=page.last_seq, epoch=page.epoch,
@@ -268,14 +295,9 @@ class Hub:
 
     async def send(self, session: Session, frame: f.Send) -> dict[str, Any]:
         member = self._member(session, frame.room)
-        user_id = session.user.id
-        bucket = self._send_buckets.get(user_id)
-        now = self._clock()
-        if bucket is None:
-            bucket = self._send_buckets[user_id] = TokenBucket(self.limits.send_rate, self.limits.send_burst, now)
-        if not bucket.take(now):
-            raise ProtocolError(ErrorCode.RATE_LIMITED,
-                                f"sending too fast; wait {bucket.wait():.1f} s")
+        wait = await self.store.take(f"send:{session.user.id}", self.limits.send_rate, self.limits.send_burst)
+        if wait:
+            raise ProtocolError(ErrorCode.RATE_LIMITED, f"sending too fast; wait {wait:.1f} s")
         # Shielded: once accepted, a message is stored and published even if its sender goes away.
         message = await asyncio.shield(self._store_and_publish(frame.room, member.user, frame.text, frame.nonce))
         return f.reply("ack", frame.rid, room=frame.room, seq=message.seq, status="sent")
@@ -333,6 +355,9 @@ class Hub:
             frame = msgpack.unpackb(data, raw=False)
             encoded = Encoded(frame, data)  # the broker payload is the client frame: no re-encoding
             if frame["t"] == "msg":
+                if room.catching_up:
+                    room.held.append((frame["seq"], encoded))
+                    return
                 for ready in room.order.offer(frame["seq"], encoded):
                     self._fan_out(room, ready)
                 if room.order.waiting and room.gap_task is None:
@@ -353,20 +378,64 @@ class Hub:
             member.push(encoded)
         self.metrics.deliveries.inc(len(members))
 
+    def _deliver(self, room: LocalRoom, messages: list[Message]) -> bool:
+        """Offer messages read from the store to the room's order; whether any was delivered."""
+        delivered = False
+        for message in messages:
+            for ready in room.order.offer(message.seq, Encoded(message.wire())):
+                self._fan_out(room, ready)
+                delivered = True
+        return delivered
+
     async def _fill_gap(self, room: LocalRoom) -> None:
+        """A seq is missing: wait a moment for it, then read it from the store; skip a seq the
+        store never had (a write that failed after its number was taken)."""
         try:
             await asyncio.sleep(GAP_WAIT)
             while room.order.waiting and room.order.last is not None:
                 page = await self.store.since(room.id, room.order.last, self.settings.since_cap)
-                progressed = False
-                for message in page.messages:
-                    for ready in room.order.offer(message.seq, Encoded(message.wire())):
-                        self._fan_out(room, ready)
-                        progressed = True
-                if not progressed:
+                if not self._deliver(room, page.messages) and not page.more:
                     for ready in room.order.give_up_gap():
                         self._fan_out(room, ready)
         except StoreUnavailable:
-            log.warning("room %s: could not read missing messages; they come on the next join", room.id)
+            log.warning("room %s: missing messages not read; members get them when they resume", room.id)
         finally:
             room.gap_task = None
+
+    async def _catch_up(self, room: LocalRoom) -> None:
+        """After a broker outage: deliver what the store has after the last delivered seq, or, when
+        the history itself was lost, start the room afresh and tell its members (`joined` with
+        `reset`); then the live messages held meanwhile."""
+        backoff = 0.1
+        try:
+            while self._rooms.get(room.id) is room:
+                try:
+                    page = await self.store.since(room.id, room.order.last or 0, self.settings.since_cap)
+                    if page.epoch != room.epoch:
+                        await self._reset_room(room)
+                    else:
+                        self._deliver(room, page.messages)
+                        if page.more:
+                            continue
+                    break
+                except StoreUnavailable:
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+            held, room.held = room.held, []
+            room.catching_up = False
+            for seq, encoded in sorted(held, key=lambda item: item[0]):
+                for ready in room.order.offer(seq, encoded):
+                    self._fan_out(room, ready)
+        finally:
+            room.gap_task = None
+
+    async def _reset_room(self, room: LocalRoom) -> None:
+        page = await self.store.latest(room.id, self.settings.history_page)
+        log.warning("room %s: its history was lost (new epoch); members start afresh", room.id)
+        room.epoch = page.epoch
+        room.order = Sequencer()
+        room.order.start_at(page.last_seq)
+        history = [m.wire() for m in page.messages]
+        for member in room.members.values():
+            member.push(Encoded({"t": "joined", "room": room.id, "seq": page.last_seq, "epoch": page.epoch,
+                                 "history": history, "members": [], "user": member.user.wire(), "reset": True}))

@@ -100,3 +100,17 @@ class Store(ABC):
 
     @abstractmethod
     async def presence_counts(self) -> dict[str, int]: ...
+
+    @abstractmethod
+    async def heartbeat(self) -> None:
+        """Say this node is alive; the presence it registered stays while it keeps saying so."""
+
+    @abstractmethod
+    async def reap(self) -> list[tuple[str, PresenceChange]]:
+        """Take the members of nodes that stopped heartbeating out of presence: the leaves to announce."""
+
+    @abstractmethod
+    async def take(self, key: str, rate: float, burst: int) -> float:
+        """Take one token from the deployment-wide bucket `key`: 0 if allowed, else seconds to wait.
+
+        A member's limits must hold on every node at once, so they live here, not in the hub."""

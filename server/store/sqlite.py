@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from server.protocol.model import Message, User
+from server.ratelimit import Buckets
 from server.store.base import (
     Appended,
     Page,
@@ -185,6 +186,7 @@ class SQLiteStore(Store):
         self._nonces: OrderedDict[tuple[str, str, str], int | asyncio.Future[Any]] = OrderedDict()
         self._epoch = ""
         self._presence = PresenceTable()
+        self._buckets = Buckets()
         self._pruner: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -413,3 +415,12 @@ class SQLiteStore(Store):
 
     async def presence_counts(self) -> dict[str, int]:
         return self._presence.counts()
+
+    async def heartbeat(self) -> None:
+        """One process: its presence lives and dies with it."""
+
+    async def reap(self) -> list[tuple[str, PresenceChange]]:
+        return []
+
+    async def take(self, key: str, rate: float, burst: int) -> float:
+        return self._buckets.take(key, rate, burst)

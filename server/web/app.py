@@ -18,14 +18,17 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from server import redis_client
 from server.auth.secret import load_or_create_secret
 from server.auth.tokens import TokenSigner
 from server.broker.base import Broker
 from server.broker.memory import MemoryBroker
+from server.broker.redis import RedisBroker
 from server.config import Settings
 from server.hub.service import Hub
 from server.metrics import Metrics
 from server.store.base import Store
+from server.store.redis import RedisStore
 from server.store.sqlite import SQLiteStore
 from server.web.headers import SecurityHeaders
 from server.web.http import HttpApi
@@ -35,8 +38,11 @@ log = logging.getLogger(__name__)
 
 
 def build_backends(settings: Settings) -> tuple[Store, Broker]:
+    """The embedded default (SQLite and an in-memory broker) or Redis, one server or a cluster."""
     if settings.redis_url:
-        raise SystemExit("--redis-url: the Redis backend is not part of this build yet; run without it")
+        client = redis_client.connect(settings.redis_url)
+        store = RedisStore(client, settings.history_max, settings.history_max_age, node_timeout=settings.node_timeout)
+        return store, RedisBroker(client)
     return SQLiteStore(settings.data_dir, settings.history_max, settings.history_max_age), MemoryBroker()
 
 
@@ -56,8 +62,7 @@ def create_app(settings: Settings) -> App:
         await store.open()
         try:
             await hub.start()
-            log.info("peerchat ready: %s mode, %d rooms", "redis" if settings.redis_url else "embedded",
-                     len(settings.rooms))
+            log.info("peerchat ready: %d rooms", len(settings.rooms))
             yield
         finally:
             await hub.stop()

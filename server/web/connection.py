@@ -70,13 +70,13 @@ class Connection:
             if self._writer is None and not self._done:
                 self._writer = asyncio.get_running_loop().create_task(self._drain())
 
-    async def finish(self, timeout: float) -> None:
+    async def finish(self, grace: float) -> None:
         """Close normally if nobody closed yet, and wait until the close frame is out."""
         self.close(1000)
         writer = self._writer
         if writer is not None:
             try:
-                await asyncio.wait_for(asyncio.shield(writer), timeout)
+                await asyncio.wait_for(asyncio.shield(writer), grace)
             except TimeoutError:
                 writer.cancel()
                 log.warning("connection %s did not close in time", self.id)

@@ -19,8 +19,8 @@ from server.auth.aliases import random_alias
 from server.auth.tokens import Claims, InvalidToken, TokenSigner
 from server.broker.base import Broker
 from server.config import Settings
-from server.hub.ratelimit import TokenBucket
 from server.metrics import Metrics
+from server.ratelimit import TokenBucket
 from server.store.base import Store, StoreUnavailable
 
 MAX_BODY = 4096

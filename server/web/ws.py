@@ -18,13 +18,13 @@ from starlette.types import Message, Receive, Scope, Send
 
 from server.auth.tokens import InvalidToken, TokenSigner
 from server.config import Settings
-from server.hub.ratelimit import Strikes, TokenBucket
 from server.hub.service import Hub, Session
 from server.metrics import Metrics
 from server.protocol import frames as f
 from server.protocol.codec import decode
 from server.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from server.protocol.model import User
+from server.ratelimit import Strikes, TokenBucket
 from server.web.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -90,12 +90,14 @@ class SocketEndpoint:
                 finally:
                     await self.hub.detach(session)
         finally:
-            await conn.finish(timeout=5)
+            await conn.finish(grace=5)
 
     def _handshake(self, conn: Connection, message: Message) -> Session | None:
         rid = None
         try:
-            data = message.get("text") if message.get("text") is not None else message.get("bytes", b"")
+            data = message.get("text")
+            if data is None:
+                data = message.get("bytes") or b""
             frame = f.parse(decode(data, self.limits.max_frame_bytes), self.limits.max_text)
             rid = frame.rid
             if not isinstance(frame, f.Hello):

@@ -8,17 +8,27 @@ from pathlib import Path
 
 import pytest
 
+from server import redis_client
 from server.protocol.model import User
 from server.store.base import Report, Store
+from server.store.redis import RedisStore
 from server.store.sqlite import SQLiteStore
 
 ALICE = User("m_a", "Calm River 10")
 BOB = User("m_b", "Calm River 10")
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = SQLiteStore(tmp_path, history_max=20, history_max_age=3600)
+def make_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest, history_max: int = 20,
+               history_max_age: float = 3600, node_id: str | None = None) -> Store:
+    if kind == "sqlite":
+        return SQLiteStore(tmp_path, history_max=history_max, history_max_age=history_max_age)
+    url = request.getfixturevalue("redis_url")
+    return RedisStore(redis_client.connect(url), history_max, history_max_age, node_id)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    s = make_store(request.param, tmp_path, request)
     await s.open()
     yield s
     await s.close()
@@ -64,27 +74,29 @@ async def test_retention_keeps_the_last_n(store: Store) -> None:
         await store.append("r", ALICE, f"m{i}", now, None)
     since = await store.since("r", 0, 100)
     assert [m.seq for m in since.messages] == list(range(11, 31)) and since.truncated
-    assert isinstance(store, SQLiteStore)
-    await store.prune()
+    if isinstance(store, SQLiteStore):
+        await store.prune()
     assert len((await store.since("r", 0, 100)).messages) == 20
 
 
-async def test_retention_forgets_old_messages(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_retention_forgets_old_messages(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     import time
-    store = SQLiteStore(tmp_path, history_max=100, history_max_age=60)
+    store = make_store(kind, tmp_path, request, history_max=100, history_max_age=60)
     await store.open()
     try:
         old = int(time.time() * 1000) - 120_000
         await store.append("r", ALICE, "old", old, None)
         await store.append("r", ALICE, "new", int(time.time() * 1000), None)
         assert [m.text for m in (await store.latest("r", 10)).messages] == ["new"]
-        await store.prune()
+        if isinstance(store, SQLiteStore):
+            await store.prune()
         assert await store.message("r", 1) is None
     finally:
         await store.close()
 
 
-async def test_epoch_is_stable_until_the_data_is_lost(tmp_path: Path) -> None:
+async def test_sqlite_epoch_is_stable_until_the_data_is_lost(tmp_path: Path) -> None:
     a = SQLiteStore(tmp_path / "a", 10, 3600)
     await a.open()
     epoch = (await a.latest("r", 1)).epoch
@@ -119,7 +131,7 @@ async def test_reports_are_stored(store: Store) -> None:
     assert await store.add_report(Report("r", 1, BOB.id, "why", 5)) > 0
 
 
-async def test_closed_store_is_not_ready(tmp_path: Path) -> None:
+async def test_closed_sqlite_store_is_not_ready(tmp_path: Path) -> None:
     from server.store.base import StoreUnavailable
     s = SQLiteStore(tmp_path, 10, 3600)
     await s.open()
@@ -128,3 +140,46 @@ async def test_closed_store_is_not_ready(tmp_path: Path) -> None:
     assert not s.ready
     with pytest.raises(StoreUnavailable):
         await s.append("r", ALICE, "x", 1, None)
+
+
+async def test_redis_epoch_changes_when_redis_loses_its_data(redis_url: str, redis_server) -> None:
+    store = RedisStore(redis_client.connect(redis_url), 10, 3600)
+    await store.open()
+    try:
+        epoch = (await store.latest("r", 1)).epoch
+        await store.append("r", ALICE, "x", 1, None)
+        assert (await store.latest("r", 1)).epoch == epoch
+        redis_server.cli("FLUSHALL")
+        assert (await store.latest("r", 1)).epoch != epoch
+    finally:
+        await store.close()
+
+
+async def test_rate_limit_buckets_are_shared(store: Store) -> None:
+    results = [await store.take("send:m_a", 1.0, 3) for _ in range(4)]
+    assert results[:3] == [0, 0, 0] and results[3] > 0
+    assert await store.take("send:m_b", 1.0, 3) == 0
+
+
+async def test_dead_nodes_leave_presence(redis_url: str) -> None:
+    from server.store import redis as redis_store
+
+    alive = RedisStore(redis_client.connect(redis_url), 10, 3600, node_id="alive")
+    dead = RedisStore(redis_client.connect(redis_url), 10, 3600, node_id="dead")
+    await alive.open()
+    await dead.open()
+    try:
+        await dead.heartbeat()
+        await dead.presence_add("r", ALICE, "c1")
+        await alive.presence_add("r", BOB, "c2")
+        assert await alive.reap() == []
+        client = redis_client.connect(redis_url)
+        await client.zadd(f"{redis_store.PREFIX}nodes", {"dead": 0})  # its last heartbeat, long ago
+        await client.aclose()
+        leaves = await alive.reap()
+        assert [(room, c.user.id, c.changed, c.count) for room, c in leaves] == [("r", ALICE.id, True, 1)]
+        assert [u.id for u in await alive.presence_members("r")] == [BOB.id]
+        assert await alive.reap() == []
+    finally:
+        await alive.close()
+        await dead.close()

@@ -9,7 +9,7 @@ import signal
 import socket
 import time
 
-from tests.support import UNIT, Client, ServerProcess
+from tests.support import UNIT, Client
 
 
 async def test_slow_reader_is_closed_and_never_slows_the_room(make_server) -> None:

@@ -6,6 +6,9 @@ operations on the hot path.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 
 class TokenBucket:
     """Allows `burst` events at once, then `rate` per second."""
@@ -46,3 +49,28 @@ class Strikes:
         self.count = max(0.0, self.count - (now - self.stamp) * self.decay) + 1.0
         self.stamp = now
         return self.count
+
+
+class Buckets:
+    """Token buckets by key, in one process; full ones are forgotten, so idle keys cost nothing."""
+
+    SWEEP_EVERY = 1024
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+        self._takes = 0
+
+    def take(self, key: str, rate: float, burst: int) -> float:
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(rate, burst, now)
+        self._takes += 1
+        if self._takes % self.SWEEP_EVERY == 0:
+            self._sweep(now)
+        return 0.0 if bucket.take(now) else bucket.wait()
+
+    def _sweep(self, now: float) -> None:
+        for key in [k for k, b in self._buckets.items() if b.tokens + (now - b.stamp) * b.rate >= b.burst]:
+            del self._buckets[key]
