@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from itertools import accumulate, product
 
@@ -68,6 +68,10 @@ _TOKEN_CACHE_LIMIT = 50_000
 # Hedges dropped before a number: "took like 50" reads as "took 50".
 _FILLERS = frozenset({"like", "about", "around", "roughly", "maybe", "almost", "over", "como", "unas",
                       "unos"})
+# The same rule applied to a canonical text at once: a filler word right before a number.
+_FILLER_BEFORE_NUMBER = re.compile(
+    rf"(?<![^ ])(?:{'|'.join(sorted(_FILLERS))}) "
+    rf"(?=(?:{'|'.join(sorted(PLACEHOLDERS, key=len, reverse=True))})(?: |$))")
 
 
 def clean_characters(text: str, emoji: Mapping[str, str]) -> tuple[str, list[int] | None]:
@@ -93,6 +97,31 @@ def clean_characters(text: str, emoji: Mapping[str, str]) -> tuple[str, list[int
                 pieces.append(rep)
                 offsets.extend([start] * len(rep))
     return "".join(pieces), offsets
+
+
+class _CharTable(dict[int, str]):
+    """A ``str.translate`` table that learns: non-ASCII characters are mapped on first sight.
+
+    Translating with it gives exactly the string :func:`clean_characters` builds, without
+    the per-run Python loop and the offsets list, which only matter once a message turns
+    out to hold a signal.  Bounded like the token cache, since it fills with whatever
+    characters members type.
+    """
+
+    __slots__ = ("_emoji",)
+
+    def __init__(self, emoji: Mapping[str, str]) -> None:
+        super().__init__({ord(c): c.lower() for c in map(chr, range(128))})
+        self._emoji = emoji
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        value = _map_char(ch, self._emoji.get(ch))
+        if len(self) >= _TOKEN_CACHE_LIMIT:
+            self.clear()
+            self.update({ord(c): c.lower() for c in map(chr, range(128))})
+        self[code] = value
+        return value
 
 
 @lru_cache(maxsize=8192)
@@ -247,6 +276,27 @@ class Normalized:
 _Token = tuple[str, int, int, int, int]
 
 
+class _TokenTable(dict[str, str]):
+    """Raw token -> its canonical words joined by spaces; computed on first sight.
+
+    Used through ``map(table.__getitem__, tokens)`` so that the common case (a token seen
+    before) costs one C-level dictionary lookup and no Python frame.
+    """
+
+    __slots__ = ("_normalize",)
+
+    def __init__(self, normalize: Callable[[str], tuple[str, ...]]) -> None:
+        super().__init__()
+        self._normalize = normalize
+
+    def __missing__(self, raw: str) -> str:
+        value = " ".join(self._normalize(raw))
+        if len(self) >= _TOKEN_CACHE_LIMIT:
+            self.clear()
+        self[raw] = value
+        return value
+
+
 class Normalizer:
     """Canonicalises text; built once from the lexicon's normalisation tables.
 
@@ -266,6 +316,8 @@ class Normalizer:
         self._clause_words = frozenset(clause_words)
         self._token_cache: dict[str, tuple[str, ...]] = {}
         self._max_word = max((len(w) for w in self._vocabulary), default=1)
+        self._chars = _CharTable(self._emoji)
+        self._joined = _TokenTable(self._normalize_token)
 
     @property
     def digit_words(self) -> frozenset[str]:
@@ -279,6 +331,26 @@ class Normalizer:
     def canonical(self, text: str) -> str:
         """The canonical words of ``text`` joined by single spaces (used for lexicon terms)."""
         return " ".join(self.normalize(text).words)
+
+    def quick(self, text: str) -> tuple[str, str] | None:
+        """``(clean, text)`` of :meth:`normalize`, without word positions; ``None`` if unsure.
+
+        The hot path of the server runs this on every message to see whether the full
+        analysis is needed at all, so it stays in C as much as Python allows: one
+        ``str.translate`` for the characters, one ``findall`` for the words, one
+        dictionary lookup per word through ``map``, one ``join``.  The result is the
+        same string :meth:`normalize` builds (tests hold it to that).  Spaced-out letters
+        need the token positions, so a message with three single-letter words in a row
+        returns ``None`` and takes the full path.
+        """
+        clean = text.lower() if text.isascii() else text.translate(self._chars)
+        raws = _WORDS.findall(clean)
+        if list(map(len, raws)).count(1) >= 3 and _SPACED.search(clean):
+            return None
+        joined = " ".join(filter(None, map(self._joined.__getitem__, raws)))
+        if "#" in joined:
+            joined = _FILLER_BEFORE_NUMBER.sub("", joined)
+        return clean, (" " + joined + " " if joined else " ")
 
     def normalize(self, text: str) -> Normalized:
         clean, offsets = clean_characters(text, self._emoji)

@@ -27,8 +27,20 @@ _ANY_DIGIT = re.compile(r"\d")
 _PHONEISH = re.compile(r"\d(?:\D{0,3}\d){6}")
 _DOTTED = re.compile(r"\w\.[a-z]{2}|\bdot\b|\b(?:calle|avenida|avda)\b")
 _WORD = re.compile(r"\w+")
+# The same tests for plain ASCII text, over its words (maximal runs of ``\w``, which is
+# ``[a-z0-9_]`` there) rather than by scanning: see ``may_hold_contact``.
+_ASCII_NON_WORD_TO_SPACE = str.maketrans(
+    {chr(c): " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")})
+_WORD_DOT_LETTERS = re.compile(r"\.(?<=\w\.)[a-z]{2}")  # _DOTTED's first part; starts with a literal
+_DOTTED_WORDS = frozenset({"dot", "calle", "avenida", "avda"})
+_STREET_WORDS = frozenset({"st", "street", "ave", "avenue", "rd", "road", "blvd", "boulevard", "ln", "lane",
+                           "dr", "drive", "way", "ct", "court", "pl", "place", "hwy", "highway", "calle",
+                           "avenida", "avda", "av"})
 _SPELLED_WORD = re.compile(r"\b(?:\d|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|cero|uno|dos|"
                            r"tres|cuatro|cinco|seis|siete|ocho|nueve)\b")
+_SPELLED_TOKENS = frozenset({
+    *"0123456789", "zero", "oh", "o", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    "cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"})
 _EMAIL = re.compile(r"[a-z0-9][a-z0-9._%+\-]*@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}")
 _AT = r"(?:\s*@\s*|\s*[\[({<]\s*at\s*[\])}>]\s*|\s+at\s+|\s*\(@\)\s*)"
 _DOT = r"(?:\s*\.\s*|\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+)"
@@ -116,7 +128,31 @@ def detect_contacts(clean: str, words: Iterable[str] = (),
 
 
 def may_hold_contact(clean: str) -> bool:
-    """A cheap test that rules out most chat lines before any detector runs."""
+    """A cheap test that rules out most chat lines before any detector runs.
+
+    It runs on every message, so on plain ASCII text (nearly all chat) it avoids scanning
+    regular expressions: the words are cut with one ``translate`` and ``split``, and
+    set look-ups replace the word alternations.  The answer is exactly that of
+    :func:`_may_hold_contact_regex`, which handles the rest (tests hold them equal).
+    """
+    if "@" in clean or "/" in clean:
+        return True
+    if not clean.isascii():
+        return _may_hold_contact_regex(clean)
+    if "." in clean and _WORD_DOT_LETTERS.search(clean):
+        return True
+    words = clean.translate(_ASCII_NON_WORD_TO_SPACE).split()
+    if not _DOTTED_WORDS.isdisjoint(words):
+        return True
+    digits = sum(map(clean.count, "0123456789"))
+    if digits and ((digits >= 7 and _PHONEISH.search(clean))
+                   or (not _STREET_WORDS.isdisjoint(words) and _STREET.search(clean))):
+        return True
+    return sum(map(_SPELLED_TOKENS.__contains__, words)) >= 3
+
+
+def _may_hold_contact_regex(clean: str) -> bool:
+    """:func:`may_hold_contact` for any text, with the regular expressions it stands for."""
     if "@" in clean or "/" in clean or _DOTTED.search(clean):
         return True
     if _ANY_DIGIT.search(clean) and (_PHONEISH.search(clean) or _STREET.search(clean)):

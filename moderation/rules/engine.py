@@ -62,22 +62,26 @@ class Analysis:
 
 
 class _Scan:
-    """What phase one found in a message; phase two's result is kept on it."""
+    """What phase one found in a message; phase two's result is kept on it.
 
-    __slots__ = ("analysis", "detections", "kinds", "modifiers", "norm", "raw")
+    Phase one keeps only what deciding "could a rule fire?" needs: the kinds present and
+    the contact details.  Word positions, the full list of matches and the context words
+    are left to phase two, which most messages never reach.
+    """
 
-    def __init__(self, norm: Normalized | None, raw: list[tuple[str, int, int]],
-                 modifiers: dict[str, list[tuple[int, int]]], detections: list[tuple[str, int, int]],
-                 kinds: frozenset[str]) -> None:
-        self.norm = norm
-        self.raw = raw
-        self.modifiers = modifiers
+    __slots__ = ("analysis", "compiled", "detections", "kinds", "norm", "text")
+
+    def __init__(self, text: str, compiled: _CompiledPolicy | None, norm: Normalized | None,
+                 detections: list[tuple[str, int, int]], kinds: frozenset[str]) -> None:
+        self.text = text
+        self.compiled = compiled
+        self.norm = norm  # built in phase one only when the quick path could not be used
         self.detections = detections
         self.kinds = kinds  # kinds present before context is weighed, plus derivable ones
         self.analysis: Analysis | None = None if kinds else Analysis(())
 
 
-_EMPTY_SCAN = _Scan(None, [], {}, [], frozenset())
+_EMPTY_SCAN = _Scan("", None, None, [], frozenset())
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +110,46 @@ def _candidates(rules: Sequence[Rule], now: frozenset[str],
     return out
 
 
+class _RuleIndex:
+    """Category rules indexed by the kinds that can make them candidates.
+
+    A sentence, clause or message rule needs its first ``all`` kind (or, without ``all``,
+    one of its ``any`` kinds) in the message; a conversation rule needs one of its kinds
+    in the message.  So only the rules listed under the kinds of a message are tested,
+    in file order, instead of every rule for every message.
+    """
+
+    __slots__ = ("_by_kind", "rules")
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = tuple(rules)
+        self._by_kind: dict[str, tuple[int, ...]] = {}
+        by_kind: dict[str, list[int]] = {}
+        for i, rule in enumerate(self.rules):
+            keys = rule.kinds if rule.scope == "conversation" else (rule.all[:1] or rule.any)
+            for kind in keys:
+                by_kind.setdefault(kind, []).append(i)
+        self._by_kind = {k: tuple(v) for k, v in by_kind.items()}
+
+    def candidates(self, now: frozenset[str], before: Sequence[_Scan]) -> list[Rule]:
+        positions: set[int] = set()
+        by_kind = self._by_kind
+        for kind in now:
+            found = by_kind.get(kind)
+            if found:
+                positions.update(found)
+        if not positions:
+            return []
+        return _candidates([self.rules[i] for i in sorted(positions)], now, before)
+
+
 @dataclass(frozen=True, slots=True)
 class _CompiledPolicy:
     matcher: TermMatcher
     rules: tuple[Rule, ...]
     allow_digits: frozenset[str]
     allow_text: tuple[str, ...]
+    index: _RuleIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +164,11 @@ class Engine:
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
-        self.matcher = TermMatcher(lexicon.terms)
+        self.matcher = TermMatcher(lexicon.terms, MODIFIER_KINDS)
         self._derive = tuple(r for r in lexicon.rules if r.yields)
         self._decide = tuple(r for r in lexicon.rules if r.category)
         self._standalone = frozenset(r.all[0] for r in self._decide if len(r.all) == 1 and not r.any)
+        self._index = _RuleIndex(self._decide)
         self._scan_cached = lru_cache(maxsize=4096)(self._scan)
         self._compile_policy = lru_cache(maxsize=256)(self._compile)
 
@@ -141,8 +180,8 @@ class Engine:
         if not scan.kinds:
             return NONE_VERDICT
         before = [self._scan_cached(t, policy) for t in context[-MAX_CONTEXT:]] if context else []
-        rules = self._decide + self._compile_policy(policy).rules if policy.extra_terms else self._decide
-        candidates = _candidates(rules, scan.kinds, before)
+        index = self._compile_policy(policy).index if policy.extra_terms else self._index
+        candidates = index.candidates(scan.kinds, before)
         if not candidates:
             return NONE_VERDICT  # the common case: no rule can fire, context is never weighed
         current = self._analysis(scan)
@@ -172,27 +211,33 @@ class Engine:
     # -- analysis -------------------------------------------------------------------------
 
     def _scan(self, text: str, policy: Policy) -> _Scan:
-        """Phase one, for every message: normalise, match, detect. No context yet."""
-        norm = self.lexicon.normalizer.normalize(text)
+        """Phase one, for every message: the kinds of signal present. No context yet.
+
+        Runs on the canonical text alone when the normaliser's quick path applies (no
+        word positions, no match objects): a signal-only automaton gives the kinds, the
+        contact pre-check rules out the detectors for most lines.  What phase two needs
+        beyond that is rebuilt there, for the few messages where a rule could fire.
+        """
         compiled = self._compile_policy(policy) if (policy.extra_terms or policy.allow) else None
-        modifiers: dict[str, list[tuple[int, int]]] = {}
-        raw: list[tuple[str, int, int]] = []
-        matchers = (self.matcher, compiled.matcher) if compiled else (self.matcher,)
-        for matcher in matchers:
-            for m in matcher.find(norm.text, norm.starts):
-                for kind in m.kinds:
-                    if kind in MODIFIER_KINDS:
-                        modifiers.setdefault(kind, []).append((m.first, m.last))
-                    else:
-                        raw.append((kind, m.first, m.last))
-        detections = self._detections(norm, compiled) if _may_hold_contact(norm.clean) else []
-        if not raw and not detections:
+        normalizer = self.lexicon.normalizer
+        norm: Normalized | None = None
+        quick = normalizer.quick(text)
+        if quick is None:
+            norm = normalizer.normalize(text)
+            clean, canonical = norm.clean, norm.text
+        else:
+            clean, canonical = quick
+        kinds = self.matcher.signal_kinds(canonical)
+        if compiled is not None:
+            kinds |= compiled.matcher.signal_kinds(canonical)
+        detections = self._detections(clean, compiled) if _may_hold_contact(clean) else []
+        if not kinds and not detections:
             return _EMPTY_SCAN
-        kinds = {k for k, _, _ in raw} | {k for k, _, _ in detections}
+        kinds.update(d[0] for d in detections)
         for rule in self._derive:
             if rule.all_kinds <= kinds and (not rule.any or not rule.any_kinds.isdisjoint(kinds)):
                 kinds.add(str(rule.yields))
-        return _Scan(norm, raw, modifiers, detections, frozenset(kinds))
+        return _Scan(text, compiled, norm, detections, frozenset(kinds))
 
     def _analysis(self, scan: _Scan) -> Analysis:
         """Phase two, only when a rule could fire: weigh every signal against its context."""
@@ -200,13 +245,24 @@ class Engine:
             return scan.analysis
         lex = self.lexicon
         norm = scan.norm
-        assert norm is not None  # only the shared empty scan has none, and it has an analysis
+        if norm is None:
+            norm = scan.norm = lex.normalizer.normalize(scan.text)
+        modifiers: dict[str, list[tuple[int, int]]] = {}
+        found: list[tuple[str, int, int]] = []
+        matchers = (self.matcher, scan.compiled.matcher) if scan.compiled else (self.matcher,)
+        for matcher in matchers:
+            for m in matcher.find(norm.text, norm.starts):
+                for kind in m.kinds:
+                    if kind in MODIFIER_KINDS:
+                        modifiers.setdefault(kind, []).append((m.first, m.last))
+                    else:
+                        found.append((kind, m.first, m.last))
         sentence = norm.sentence
         clause = norm.clause
         spans = norm.spans
-        mods = Modifiers(scan.modifiers)
+        mods = Modifiers(modifiers)
         hits: list[Hit] = []
-        raw = [r for r in scan.raw if sentence[r[1]] == sentence[r[2]]]
+        raw = [r for r in found if sentence[r[1]] == sentence[r[2]]]
         for kind, first, last in _longest(raw, self._standalone):
             spec = lex.spec(kind)
             contexts = contexts_of(first, last, spec.tense, norm, mods)
@@ -228,8 +284,8 @@ class Engine:
         scan.analysis = Analysis.of(hits)
         return scan.analysis
 
-    def _detections(self, norm: Normalized, compiled: _CompiledPolicy | None) -> list[tuple[str, int, int]]:
-        found = detect_contacts(norm.clean, norm.words, self.lexicon.normalizer.digit_words)
+    def _detections(self, clean: str, compiled: _CompiledPolicy | None) -> list[tuple[str, int, int]]:
+        found = detect_contacts(clean, (), self.lexicon.normalizer.digit_words)
         out = []
         lex = self.lexicon
         for d in found:
@@ -290,10 +346,11 @@ class Engine:
             canonical = canonical_term(normalizer, term)
             if canonical:
                 terms.setdefault(canonical, set()).add("idiom")
-        matcher = TermMatcher({t: tuple(sorted(k)) for t, k in terms.items()})
+        matcher = TermMatcher({t: tuple(sorted(k)) for t, k in terms.items()}, MODIFIER_KINDS)
         allow_digits = frozenset(d for a in policy.allow if len(d := _digits(a)) >= 3)
         allow_text = tuple(a.lower() for a in policy.allow if not _is_number(a))
-        return _CompiledPolicy(matcher, tuple(rules), allow_digits, allow_text)
+        return _CompiledPolicy(matcher, tuple(rules), allow_digits, allow_text,
+                               _RuleIndex(self._decide + tuple(rules)))
 
 
 def _domain_allowed(url: str, domains: tuple[str, ...]) -> bool:

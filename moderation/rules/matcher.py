@@ -5,17 +5,25 @@ many hundreds of terms the lexicons hold; a loop over regular expressions would 
 every term an editor adds.  Terms are stored with a space on each side (``" kill myself "``)
 so they only match whole words; a term ending in ``*`` keeps only the leading space and so
 matches any word beginning with it.
+
+Most chat lines hold no signal at all, only context words ("not", "today", "lol") or
+nothing, so a second automaton holds just the terms that carry a signal kind:
+:meth:`TermMatcher.signal_kinds` answers "which kinds could a rule see here?" in one C-level
+pass, without building a single match object.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 
 import ahocorasick
 
 __all__ = ["Match", "TermMatcher"]
+
+_second = itemgetter(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,20 +38,32 @@ class Match:
 class TermMatcher:
     """Compiled from ``{canonical term: kinds}``; finds every term in a canonical text."""
 
-    def __init__(self, terms: Mapping[str, tuple[str, ...]]) -> None:
+    def __init__(self, terms: Mapping[str, tuple[str, ...]], context_kinds: Collection[str] = ()) -> None:
+        """``context_kinds`` are the kinds that only modify signals (negation, past...)."""
         automaton = ahocorasick.Automaton()
+        signals = ahocorasick.Automaton()
         merged: dict[str, set[str]] = {}
         for term, term_kinds in terms.items():
             key = " " + term[:-1] if term.endswith("*") else " " + term + " "
             merged.setdefault(key, set()).update(term_kinds)
         for key, kinds in merged.items():
             automaton.add_word(key, (len(key), tuple(sorted(kinds)), len(key.split())))
+            signal_kinds = frozenset(kinds.difference(context_kinds))
+            if signal_kinds:
+                signals.add_word(key, signal_kinds)
         self.size = len(merged)
-        if merged:
-            automaton.make_automaton()
-            self._automaton: ahocorasick.Automaton | None = automaton
-        else:
-            self._automaton = None
+        self._automaton = _built(automaton)
+        self._signals = _built(signals)
+
+    def signal_kinds(self, text: str) -> set[str]:
+        """The signal kinds (not context kinds) of the terms in canonical ``text``.
+
+        ``iter`` yields ``(end, kinds)``; gathering the kinds with ``map`` and one
+        ``set.union`` keeps the whole pass in C.
+        """
+        if self._signals is None:
+            return set()
+        return set().union(*map(_second, self._signals.iter(text)))
 
     def find(self, text: str, starts: tuple[int, ...]) -> Iterator[Match]:
         """Matches in ``text`` (canonical, ``" w0 w1 "``), with ``starts`` its word offsets."""
@@ -52,3 +72,10 @@ class TermMatcher:
         for end, (length, kinds, nwords) in self._automaton.iter(text):
             first = bisect_left(starts, end - length + 2)
             yield Match(kinds, first, first + nwords - 1)
+
+
+def _built(automaton: ahocorasick.Automaton) -> ahocorasick.Automaton | None:
+    if len(automaton) == 0:
+        return None
+    automaton.make_automaton()
+    return automaton

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moderation import Label, classify
 from moderation.boundary import detect_contacts
+from moderation.boundary.contact import _may_hold_contact_regex, may_hold_contact
 
 
 def categories(text: str) -> tuple[str, ...]:
@@ -108,3 +111,19 @@ def test_threats_to_a_member_are_harassment_not_crisis() -> None:
     assert verdict.label is Label.BOUNDARY
     assert verdict.categories == ("harassment",)
     assert verdict.severity == 2
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([
+    *"abcdeilmnorstvwy0123456789 .,@/_-:()\n", " five ", " one ", " o ", " dos ", " dot ", " calle ", " st ",
+    " ave ", " way ", " 123 ", "gmail.com", "é"]), max_size=30).map("".join))
+def test_contact_precheck_equals_its_regex_definition(clean: str) -> None:
+    assert may_hold_contact(clean) == _may_hold_contact_regex(clean)
+
+
+@pytest.mark.parametrize("clean", [
+    "call me at five five five one two three four", "sam dot smith at gmail", "123 main st", "calle mayor 12",
+    "day 34 for me", "my.site", "o o o", "5 5 5", "one_two three", "1234567", "nothing here", "100 ways to go",
+])
+def test_contact_precheck_examples(clean: str) -> None:
+    assert may_hold_contact(clean) == _may_hold_contact_regex(clean)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -163,3 +165,36 @@ def test_any_text_normalises_with_valid_spans(text: str) -> None:
         assert 0 <= a < b <= len(text)
     for i, start in enumerate(n.starts):
         assert n.text[start:start + len(n.words[i])] == n.words[i]
+
+
+_QUICK_CASES = [
+    "took like 50 pills", "like about 5", "I took like like 5 of them", "Ｋill mysélf 😂 like 2019",
+    "k i l l myself", "i think i need a break", "abt 30 of my klonopin", "@sam hey", "@@@ !!! ...",
+    "kiiiilll myyyself", "800mg", "$uicide", "don't", "ＫＩＬＬ ＭＹＳＥＬＦ", "su\u00adicide", "",
+    "día difícil, pero no consumí 🙏", "𝓀𝒾𝓁𝓁 myself", "I'm  \u200b  fine",
+]
+
+
+@pytest.mark.parametrize("text", _QUICK_CASES)
+def test_quick_path_builds_the_same_canonical_text(norm: Normalizer, text: str) -> None:
+    quick = norm.quick(text)
+    full = norm.normalize(text)
+    if quick is not None:  # None: spaced-out letters, only the full path handles them
+        assert quick == (full.clean, full.text)
+
+
+def test_quick_path_matches_the_full_path_on_the_eval_set(norm: Normalizer, eval_items: list[dict[str, Any]]) -> None:
+    for item in eval_items:
+        for text in (item["text"], *item.get("context", ())):
+            quick = norm.quick(text)
+            full = norm.normalize(text)
+            assert quick is None or quick == (full.clean, full.text), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_quick_path_matches_the_full_path_on_any_text(text: str) -> None:
+    n = load_lexicon().normalizer
+    quick = n.quick(text)
+    full = n.normalize(text)
+    assert quick is None or quick == (full.clean, full.text)
