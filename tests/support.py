@@ -157,6 +157,51 @@ class RedisServer:
             self.proc.wait(10 * UNIT)
 
 
+def free_cluster_port() -> int:
+    """A free port whose cluster-bus port (port + 10000) is free too."""
+    for _ in range(100):
+        port = free_port()
+        if port + 10000 >= 65536:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+class RedisCluster:
+    """Three Redis Cluster masters on loopback, made into one cluster with `redis-cli --cluster create`."""
+
+    def __init__(self, workdir: Path, masters: int = 3) -> None:
+        self.nodes = [RedisServer(workdir / f"node{i}", free_cluster_port(),
+                                  ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                                   "--cluster-node-timeout", "2000"]) for i in range(masters)]
+
+    @property
+    def url(self) -> str:
+        return f"redis+cluster://127.0.0.1:{self.nodes[0].port}"
+
+    def start(self) -> RedisCluster:
+        for node in self.nodes:
+            node.start()
+        addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
+        subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, capture_output=True, timeout=30 * UNIT)
+        deadline = time.monotonic() + 20 * UNIT
+        while time.monotonic() < deadline:
+            if all("cluster_state:ok" in n.cli("CLUSTER", "INFO") for n in self.nodes):
+                return self
+            time.sleep(0.1)
+        raise TimeoutError("the Redis Cluster did not become ok")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
 class Client:
     """A real WebSocket client speaking MessagePack (default) or JSON; frames as plain dicts."""
 
