@@ -18,6 +18,7 @@ import json
 import math
 import multiprocessing
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -123,6 +124,42 @@ def started(name: str, argv: list[str], port: int) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+
+
+@contextmanager
+def started_redis_nodes(nodes: int, data_dir: str) -> Iterator[Server]:
+    """A redis-server (no persistence) and `nodes` peerchat nodes over it, all on loopback ports.
+    The Redis process is part of the deployment, so its CPU and memory count too."""
+    redis_port = free_port()
+    log = Path(tempfile.mkstemp(prefix="fanout-redis-", suffix=".log")[1])
+    with log.open("wb") as out:
+        redis = subprocess.Popen(
+            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=out, stderr=subprocess.STDOUT)
+    env = {**os.environ, "PEERCHAT_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+           "PEERCHAT_SECRET": secrets.token_urlsafe(48)}
+    processes: list[subprocess.Popen[bytes]] = []
+    urls = []
+    try:
+        time.sleep(0.3)
+        for i in range(nodes):
+            port = free_port()
+            node_log = Path(tempfile.mkstemp(prefix=f"fanout-node{i}-", suffix=".log")[1])
+            with node_log.open("wb") as out:
+                processes.append(subprocess.Popen(peerchat_argv(port, f"{data_dir}/node{i}"), cwd=REPO, env=env,
+                                                  stdout=out, stderr=subprocess.STDOUT))
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, process in zip(urls, processes, strict=True):
+            wait_ready(url, process)
+        yield Server(f"redis-{nodes}-nodes", urls, [p.pid for p in processes] + [redis.pid])
+    finally:
+        for process in [*processes, redis]:
+            process.terminate()
+        for process in [*processes, redis]:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def bare_argv(port: int) -> list[str]:
@@ -514,6 +551,16 @@ def targets_check(bare: Summary, peer: Summary) -> str:
     )
 
 
+def redis_targets_check(embedded: Summary, redis: Summary) -> str:
+    """The scale-out issue's target: the nodes over Redis deliver >= 0.7x one embedded node, p99 < 150 ms."""
+    share = redis.deliveries_per_s / embedded.deliveries_per_s if embedded.deliveries_per_s else float("nan")
+    p99 = redis.p99_ms
+    return (
+        f"target: {redis.name} deliveries/s >= 0.7x embedded: {share:.2f}x {'met' if share >= 0.7 else 'NOT met'}; "
+        f"p99 < 150 ms: {'n/a' if p99 is None else f'{p99:.1f} ms ' + ('met' if p99 < 150 else 'NOT met')}"
+    )
+
+
 # -- command line --------------------------------------------------------------------------------------------
 def positive(kind: type[int] | type[float], upper: float) -> Callable[[str], Any]:
     """An argparse type that bounds the value: every load loop here is bounded in count and time."""
@@ -535,6 +582,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--targets", help="comma-separated base URLs of several nodes; clients spread over them"
     )
     where.add_argument("--compare", action="store_true", help="start the bare hub and peerchat, measure both")
+    where.add_argument("--compare-redis", type=positive(int, 8), metavar="N",
+                       help="start one embedded node, then Redis and N nodes over it; measure both")
     p.add_argument(
         "--server-pid", default="", help="with --target(s): pid(s), comma-separated, for CPU and RSS"
     )
@@ -591,6 +640,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def servers_to_measure(args: argparse.Namespace, data_dir: str) -> Iterator[tuple[str, Callable[[], Any]]]:
     """(name, context manager factory) for each server in turn; with --compare they are started here."""
+    if args.compare_redis:
+        port = free_port()
+        yield "embedded", lambda: started("embedded", peerchat_argv(port, f"{data_dir}/embedded"), port)
+        yield "redis", lambda: started_redis_nodes(args.compare_redis, data_dir)
+        return
     if args.compare:
         if args.only in (None, "bare"):
             port = free_port()
@@ -642,6 +696,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(summaries))
     if len(summaries) == 2 and summaries[0].name == "bare":
         print(targets_check(summaries[0], summaries[1]))
+    if len(summaries) == 2 and summaries[0].name == "embedded":
+        print(redis_targets_check(summaries[0], summaries[1]))
     if args.json:
         args.json.write_text(
             json.dumps(
