@@ -8,7 +8,9 @@ signal.  This module decides, for one signal hit, which of those contexts apply:
 ``negation``  a negator ("not", "never", "no longer") within three words before the signal,
               in the same clause, and not part of the signal itself ("won't wake up");
 ``past``      a past marker ("used to", "years ago", "in 2019") in the same sentence,
-              unless the signal's own clause is brought back to now ("now", "again");
+              unless the signal's own clause is brought back to now ("now", "again"),
+              or a later clause of the sentence says it still holds ("I used to want to
+              die and I still do": a ``revive`` marker after the signal);
 ``recent``    for past-tense signals ("I took", "he hit me"), a recent marker ("last
               night", "an hour ago") is required for them to count at all;
 ``idiom``     an idiom or allowed term overlapping the signal ("killing me", "dying to");
@@ -18,77 +20,116 @@ signal.  This module decides, for one signal hit, which of those contexts apply:
 ``joke``      the message laughs ("lol", 😂): only some kinds care;
 ``habitual``  "a day", "every day": a habit described, not an event.
 
-The functions here are pure: they read word positions, never text.
+Everything here is pure: it reads word positions, never text.  The context words of a
+message are resolved once into the sentences and clauses they govern
+(:class:`MessageContext`), so weighing each signal is a few set look-ups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
 
 from moderation.normalize import Normalized
 
-__all__ = ["NEGATION_WINDOW", "Modifiers", "contexts_of"]
+__all__ = ["NEGATION_WINDOW", "MessageContext"]
 
 NEGATION_WINDOW = 3
 
-
-@dataclass(frozen=True, slots=True)
-class Modifiers:
-    """Positions of the context words found in one message, grouped by kind."""
-
-    spans: Mapping[str, Sequence[tuple[int, int]]]
-
-    def of(self, kind: str) -> Sequence[tuple[int, int]]:
-        return self.spans.get(kind, ())
+_Span = tuple[int, int]
 
 
-def contexts_of(first: int, last: int, tense: str, norm: Normalized, mods: Modifiers) -> frozenset[str]:
-    """Names of the contexts that apply to the signal on words ``first..last``.
+class MessageContext:
+    """The context words found in one message, resolved against its sentences and clauses.
 
-    ``"not_recent"`` is included when a past-tense signal has no recent marker.
+    ``spans`` maps a context kind (``negation``, ``past``, ``idiom``...) to the word
+    ranges ``(first, last)`` where its terms occur.  Built once per analysed message.
     """
-    sentence = norm.sentence[first]
-    clause = norm.clause[first]
-    found: set[str] = set()
 
-    for a, b in mods.of("idiom"):
+    __slots__ = ("_clause", "_generic", "_habitual", "_joke", "_negations", "_past", "_present", "_quote_cue",
+                 "_quoted", "_recent", "_revive", "_sentence", "idioms")
+
+    def __init__(self, norm: Normalized, spans: Mapping[str, Sequence[_Span]]) -> None:
+        sentence = self._sentence = norm.sentence
+        clause = self._clause = norm.clause
+        none: Sequence[_Span] = ()
+        self.idioms: Sequence[_Span] = spans.get("idiom", none)
+        self._negations = [(a, b, clause[b]) for a, b in spans.get("negation", none)]
+        self._past = [(a, b, sentence[a]) for a, b in spans.get("past", none)]
+        self._present = {clause[a] for a, _ in spans.get("present", none)}
+        self._revive = [(a, sentence[a]) for a, _ in spans.get("revive", none)]
+        self._recent = {sentence[a] for a, _ in spans.get("recent", none)}
+        self._quote_cue = {sentence[a] for a, _ in spans.get("quote_cue", none)}
+        self._generic = {sentence[a] for a, _ in spans.get("generic", none)}
+        self._habitual = {sentence[a] for a, _ in spans.get("habitual", none)}
+        self._joke = bool(spans.get("joke"))
+        quoted = norm.quoted
+        self._quoted = quoted if True in quoted else None
+
+    def contexts(self, first: int, last: int, tense: str) -> frozenset[str]:
+        """Names of the contexts that apply to the signal on words ``first..last``.
+
+        ``"not_recent"`` is included when a past-tense signal has no recent marker.
+        """
+        found = {name for name in _CONTEXTS if self._applies(name, first, last)}
+        if tense == "past" and self._not_recent(first):
+            found.add("not_recent")
+        return frozenset(found)
+
+    def cancels(self, first: int, last: int, tense: str, suppressed_by: Collection[str]) -> bool:
+        """Whether the signal on ``first..last`` does not count: one of :meth:`contexts`
+        is in ``suppressed_by``, or it is past-tense with no recent marker.  Stops at the
+        first context that applies, cheapest tests first.
+        """
+        if tense == "past" and self._not_recent(first):
+            return True
+        return any(name in suppressed_by and self._applies(name, first, last) for name in _CONTEXTS)
+
+    # -- the individual contexts ------------------------------------------------------------
+
+    def _applies(self, name: str, first: int, last: int) -> bool:
+        if name == "joke":
+            return self._joke
+        if name == "generic":
+            return self._sentence[first] in self._generic
+        if name == "habitual":
+            return self._sentence[first] in self._habitual
+        if name == "negation":
+            return self._negated(first)
+        if name == "idiom":
+            return self._in_idiom(first, last)
+        if name == "quote":
+            return self._quoted_at(first, last)
+        return self._past_narrative(first, last)
+
+    def _in_idiom(self, first: int, last: int) -> bool:
         # An idiom cancels a signal it overlaps, unless it lies strictly inside a longer
         # signal: "kill me" is an idiom, "he threatened to kill me" is not.
-        if a <= last and first <= b and not (first <= a and b <= last and (a, b) != (first, last)):
-            found.add("idiom")
-            break
+        return any(a <= last and first <= b and not (first <= a and b <= last and (a, b) != (first, last))
+                   for a, b in self.idioms)
 
-    if any(norm.quoted[first:last + 1]) or _in_sentence(mods.of("quote_cue"), sentence, norm):
-        found.add("quote")
+    def _quoted_at(self, first: int, last: int) -> bool:
+        return (self._quoted is not None and True in self._quoted[first:last + 1]) \
+            or self._sentence[first] in self._quote_cue
 
-    for a, b in mods.of("negation"):
-        if first - NEGATION_WINDOW <= b < first and norm.clause[b] == clause and a < first:
-            found.add("negation")
-            break
+    def _negated(self, first: int) -> bool:
+        clause = self._clause[first]
+        return any(first - NEGATION_WINDOW <= b < first and c == clause and a < first
+                   for a, b, c in self._negations)
 
-    now_in_clause = any(norm.clause[a] == clause for a, _ in mods.of("present"))
-    if not now_in_clause and _in_sentence(mods.of("past"), sentence, norm, inside=(first, last)):
-        found.add("past")
-    if tense == "past" and not now_in_clause and not _in_sentence(mods.of("recent"), sentence, norm):
-        found.add("not_recent")
+    def _past_narrative(self, first: int, last: int) -> bool:
+        """A past marker in the sentence (not one inside the signal itself), unless the
+        signal's clause says "now"/"again" or a later part of the sentence says it still
+        holds ("... and I still do")."""
+        if not self._past or self._clause[first] in self._present:
+            return False
+        sentence = self._sentence[first]
+        if not any(s == sentence and not (first <= a and b <= last) for a, b, s in self._past):
+            return False
+        return not any(s == sentence and a > last for a, s in self._revive)
 
-    if _in_sentence(mods.of("generic"), sentence, norm):
-        found.add("generic")
-    if _in_sentence(mods.of("habitual"), sentence, norm):
-        found.add("habitual")
-    if mods.of("joke"):
-        found.add("joke")
-    return frozenset(found)
+    def _not_recent(self, first: int) -> bool:
+        return self._clause[first] not in self._present and self._sentence[first] not in self._recent
 
 
-def _in_sentence(spans: Sequence[tuple[int, int]], sentence: int, norm: Normalized,
-                 inside: tuple[int, int] | None = None) -> bool:
-    """Whether a marker lies in ``sentence`` (ignoring one wholly ``inside`` the signal)."""
-    for a, b in spans:
-        if norm.sentence[a] != sentence:
-            continue
-        if inside is not None and inside[0] <= a and b <= inside[1]:
-            continue
-        return True
-    return False
+# Every context, cheapest test first.
+_CONTEXTS = ("joke", "generic", "habitual", "negation", "idiom", "quote", "past")

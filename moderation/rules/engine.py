@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from moderation.boundary.contact import detect_contacts
 from moderation.boundary.contact import may_hold_contact as _may_hold_contact
-from moderation.context import Modifiers, contexts_of
+from moderation.context import MessageContext
 from moderation.lexicon import MODIFIER_KINDS, Lexicon, Rule, canonical_term, load_lexicon
 from moderation.normalize import Normalized
 from moderation.policy import DEFAULT_POLICY, Policy
@@ -82,6 +82,7 @@ class _Scan:
 
 
 _EMPTY_SCAN = _Scan("", None, None, [], frozenset())
+_NOTHING = Analysis(())
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +185,15 @@ class Engine:
         candidates = index.candidates(scan.kinds, before)
         if not candidates:
             return NONE_VERDICT  # the common case: no rule can fire, context is never weighed
+        # Previous messages count only through conversation rules and escalation; one
+        # whose kinds (before context) hold none that those look for needs no analysis.
+        wanted: set[str] = set()
+        for rule in candidates:
+            wanted.update(rule.escalate)
+            if rule.scope == "conversation":
+                wanted.update(rule.kinds)
         current = self._analysis(scan)
-        previous = [self._analysis(s) for s in before]
+        previous = [self._analysis(s) if not s.kinds.isdisjoint(wanted) else _NOTHING for s in before]
         fired = []
         for rule in _candidates(candidates, current.kinds, [_AnalysisKinds(a.kinds) for a in previous]):
             f = self._fire(rule, current, previous)
@@ -260,13 +268,12 @@ class Engine:
         sentence = norm.sentence
         clause = norm.clause
         spans = norm.spans
-        mods = Modifiers(modifiers)
+        context = MessageContext(norm, modifiers)
         hits: list[Hit] = []
         raw = [r for r in found if sentence[r[1]] == sentence[r[2]]]
         for kind, first, last in _longest(raw, self._standalone):
             spec = lex.spec(kind)
-            contexts = contexts_of(first, last, spec.tense, norm, mods)
-            if "not_recent" in contexts or contexts & spec.suppressed_by:
+            if context.cancels(first, last, spec.tense, spec.suppressed_by):
                 continue
             span = (spans[first][0], spans[last][1])
             hits.append(Hit(kind, first, last, sentence[first], clause[first], (span,)))
@@ -275,7 +282,7 @@ class Engine:
                 hits.append(Hit(kind, 0, 0, 0, 0, (norm.original_span(start, end),)))
                 continue
             first = norm.word_of_clean(start)
-            if any(a <= first <= b for a, b in mods.of("idiom")):
+            if any(a <= first <= b for a, b in context.idioms):
                 continue  # an allowed term ("call 988", a room's own address)
             hits.append(Hit(kind, first, first, sentence[first], clause[first],
                             (norm.original_span(start, end),)))
