@@ -56,7 +56,12 @@ class MessageContext:
         self._negations = [(a, b, clause[b]) for a, b in spans.get("negation", none)]
         self._past = [(a, b, sentence[a]) for a, b in spans.get("past", none)]
         self._present = {clause[a] for a, _ in spans.get("present", none)}
-        self._revive = [(a, sentence[a]) for a, _ in spans.get("revive", none)]
+        # A revive marker counts only at the end of its clause ("and I still do", not
+        # "but I still do my meetings"), give or take trailing context words ("... lol").
+        trailing = {i for kind in ("present", "joke", "habitual") for a, b in spans.get(kind, none)
+                    for i in range(a, b + 1)}
+        self._revive = [(a, sentence[a]) for a, b in spans.get("revive", none)
+                        if _ends_clause(b, clause, trailing)]
         self._recent = {sentence[a] for a, _ in spans.get("recent", none)}
         self._quote_cue = {sentence[a] for a, _ in spans.get("quote_cue", none)}
         self._generic = {sentence[a] for a, _ in spans.get("generic", none)}
@@ -129,6 +134,16 @@ class MessageContext:
 
     def _not_recent(self, first: int) -> bool:
         return self._clause[first] not in self._present and self._sentence[first] not in self._recent
+
+
+def _ends_clause(last: int, clause: Sequence[int], trailing: Collection[int]) -> bool:
+    """Whether only words in ``trailing`` follow word ``last`` in its clause."""
+    i = last + 1
+    while i < len(clause) and clause[i] == clause[last]:
+        if i not in trailing:
+            return False
+        i += 1
+    return True
 
 
 # Every context, cheapest test first.

@@ -50,6 +50,7 @@ MODIFIER_KINDS = frozenset({
     "past",        # "used to", "years ago": the sentence is a narrative of the past
     "recent",      # "last night", "an hour ago": a past-tense signal is still current
     "present",     # "now", "again", "still": keeps a clause current despite a past marker
+    "revive",      # "and I still do": ending a later clause, says a past signal still holds
     "habitual",    # "a day", "every day": describes a habit, not an event
     "idiom",       # "killing me", "dying to": cancels any signal it overlaps
     "quote_cue",   # "lyrics", "that song": the sentence quotes someone else

@@ -63,6 +63,33 @@ def test_a_clause_brought_back_to_now_still_counts() -> None:
     assert label("I used to be clean but I want to die again") is Label.CRISIS
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I used to want to die and I still do",
+        "I used to want to kill myself and honestly I still do lol",
+        "I used to cut myself and I still do sometimes",
+        "i used to be suicidal and i still am",
+        "back in 2019 I wanted to end my life and it never went away",
+    ],
+)
+def test_a_later_clause_saying_it_still_holds_revives_the_past(text: str) -> None:
+    assert label(text) is Label.CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I used to want to die, but I still do my meetings every day",
+        "I used to want to die and I still think about those days",
+        "I used to want to die; I still do the steps every morning",
+        "I used to want to die, now I'm 5 years clean and still am grateful",
+    ],
+)
+def test_still_must_refer_back_to_revive(text: str) -> None:
+    assert label(text) is Label.NONE
+
+
 def test_past_tense_signals_need_a_recent_marker() -> None:
     assert label("I tried to kill myself") is Label.NONE
     assert label("I tried to kill myself last night") is Label.CRISIS
