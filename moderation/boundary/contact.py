@@ -90,13 +90,17 @@ def detect_contacts(clean: str, words: Iterable[str] = (),
         return []
     found: list[Detection] = []
     has_at = "@" in clean
-    if has_at or " at " in clean or "[at]" in clean or "(at)" in clean:
-        for m in _EMAIL.finditer(clean):
-            found.append(Detection("email", m.start(), m.end(), m.group()))
+    has_dot = "." in clean
+    # Each detector below is skipped when a substring or word it cannot match without is
+    # absent: the regular expressions are the costly part on a short line.
+    if (has_at or " at " in clean or "[at]" in clean or "(at)" in clean) and (has_dot or "dot" in clean):
+        if has_at:
+            for m in _EMAIL.finditer(clean):
+                found.append(Detection("email", m.start(), m.end(), m.group()))
         for m in _OBFUSCATED_EMAIL.finditer(clean):
             if not _overlaps(found, m.start(), m.end()):
                 found.append(Detection("email", m.start(), m.end(), m.group()))
-    if "." in clean or "/" in clean:
+    if has_dot or "/" in clean:
         for m in _URL.finditer(clean):
             if _overlaps(found, m.start(), m.end()):
                 continue
@@ -112,17 +116,20 @@ def detect_contacts(clean: str, words: Iterable[str] = (),
         for m in _HANDLE.finditer(clean):
             if not _overlaps(found, m.start(), m.end()):
                 found.append(Detection("handle", m.start(), m.end(), m.group(1)))
-    if len(_DIGITS.findall(clean)) >= 7:
+    words = _ascii_words(clean)
+    digits = sum(map(clean.count, "0123456789")) if words is not None else len(_DIGITS.findall(clean))
+    if digits >= 7:
         for m in _PHONE_CANDIDATE.finditer(clean):
             if not _overlaps(found, m.start(), m.end()) and _is_phone(m.group()):
                 found.append(Detection("phone", m.start(), m.end(), re.sub(r"\D", "", m.group())))
-    if spelled_digits and len(_SPELLED_WORD.findall(clean)) >= 3:
+    if spelled_digits and _spelled_count(clean, words) >= 3:
         raw_tokens = ((m.group(), m.start(), m.end()) for m in _WORD.finditer(clean))
         spelled = _spelled_phones(raw_tokens, spelled_digits)
         found.extend(d for d in spelled if not _overlaps(found, d.start, d.end))
-    for m in _STREET.finditer(clean):
-        if not _overlaps(found, m.start(), m.end()):
-            found.append(Detection("address", m.start(), m.end(), m.group()))
+    if words is None or (digits and (not _STREET_WORDS.isdisjoint(words) or "c/" in clean)):
+        for m in _STREET.finditer(clean):
+            if not _overlaps(found, m.start(), m.end()):
+                found.append(Detection("address", m.start(), m.end(), m.group()))
     found.sort(key=lambda d: d.start)
     return found
 
@@ -137,18 +144,30 @@ def may_hold_contact(clean: str) -> bool:
     """
     if "@" in clean or "/" in clean:
         return True
-    if not clean.isascii():
+    words = _ascii_words(clean)
+    if words is None:
         return _may_hold_contact_regex(clean)
     if "." in clean and _WORD_DOT_LETTERS.search(clean):
         return True
-    words = clean.translate(_ASCII_NON_WORD_TO_SPACE).split()
     if not _DOTTED_WORDS.isdisjoint(words):
         return True
     digits = sum(map(clean.count, "0123456789"))
     if digits and ((digits >= 7 and _PHONEISH.search(clean))
                    or (not _STREET_WORDS.isdisjoint(words) and _STREET.search(clean))):
         return True
-    return sum(map(_SPELLED_TOKENS.__contains__, words)) >= 3
+    return _spelled_count(clean, words) >= 3
+
+
+def _ascii_words(clean: str) -> list[str] | None:
+    """The maximal runs of ``\\w`` in ``clean`` if it is plain ASCII, else ``None``."""
+    return clean.translate(_ASCII_NON_WORD_TO_SPACE).split() if clean.isascii() else None
+
+
+def _spelled_count(clean: str, words: list[str] | None) -> int:
+    """How many single digits and digit words ``clean`` holds (``_SPELLED_WORD`` matches)."""
+    if words is None:
+        return len(_SPELLED_WORD.findall(clean))
+    return sum(map(_SPELLED_TOKENS.__contains__, words))
 
 
 def _may_hold_contact_regex(clean: str) -> bool:
