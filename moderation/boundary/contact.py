@@ -116,17 +116,17 @@ def detect_contacts(clean: str, words: Iterable[str] = (),
         for m in _HANDLE.finditer(clean):
             if not _overlaps(found, m.start(), m.end()):
                 found.append(Detection("handle", m.start(), m.end(), m.group(1)))
-    words = _ascii_words(clean)
-    digits = sum(map(clean.count, "0123456789")) if words is not None else len(_DIGITS.findall(clean))
+    ascii_words = _ascii_words(clean)
+    digits = sum(map(clean.count, "0123456789")) if ascii_words is not None else len(_DIGITS.findall(clean))
     if digits >= 7:
         for m in _PHONE_CANDIDATE.finditer(clean):
             if not _overlaps(found, m.start(), m.end()) and _is_phone(m.group()):
                 found.append(Detection("phone", m.start(), m.end(), re.sub(r"\D", "", m.group())))
-    if spelled_digits and _spelled_count(clean, words) >= 3:
+    if spelled_digits and _spelled_count(clean, ascii_words) >= 3:
         raw_tokens = ((m.group(), m.start(), m.end()) for m in _WORD.finditer(clean))
         spelled = _spelled_phones(raw_tokens, spelled_digits)
         found.extend(d for d in spelled if not _overlaps(found, d.start, d.end))
-    if words is None or (digits and (not _STREET_WORDS.isdisjoint(words) or "c/" in clean)):
+    if ascii_words is None or (digits and (not _STREET_WORDS.isdisjoint(ascii_words) or "c/" in clean)):
         for m in _STREET.finditer(clean):
             if not _overlaps(found, m.start(), m.end()):
                 found.append(Detection("address", m.start(), m.end(), m.group()))
