@@ -40,7 +40,7 @@ def serve(settings: Settings) -> int:
         mode += ", cluster)" if redis_client.is_cluster(settings.redis_url) else ")"
     else:
         mode = f"embedded mode (SQLite in {settings.data_dir}, in-memory broker)"
-    log.info("peerchat starting in %s on port %d", mode, settings.port)
+    log.info("peerchat starting in %s on port %d", mode, settings.port, extra=logs.INFRASTRUCTURE)
     config = uvicorn.Config(
         app,
         host=settings.host,

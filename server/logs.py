@@ -20,10 +20,17 @@ ADDRESS = re.compile(f"{_IPV4}|{_IPV6}")
 _PER_CONNECTION = re.compile(r'^%s - "|^%s:%d - ')
 
 
+# `log.info(..., extra=INFRASTRUCTURE)` marks our own lines about where the server's own services are
+# (the Redis host): an operator needs that address, and it is never a member's.
+INFRASTRUCTURE = {"infrastructure": True}
+
+
 class PrivacyFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str) and _PER_CONNECTION.match(record.msg):
             return False
+        if getattr(record, "infrastructure", False) and record.name.startswith("peerchat"):
+            return True
         message = record.getMessage()
         masked = ADDRESS.sub("[address]", message)
         if masked != message:

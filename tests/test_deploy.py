@@ -3,6 +3,7 @@ has every service the docs promise, and nginx accepts its configuration (`nginx 
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from pathlib import Path
@@ -75,7 +76,7 @@ async def test_nginx_balances_websockets_over_two_nodes(tmp_path: Path, make_ser
             except httpx.HTTPError:
                 pass
             assert time.monotonic() < deadline, "nginx did not come up"
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
         clients = [await Client.open(proxy, origin=f"http://127.0.0.1:{port}") for _ in range(4)]
         for c in clients:
             await c.join("t20")

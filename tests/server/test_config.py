@@ -37,3 +37,11 @@ def test_bad_config_says_what_is_wrong(tmp_path: Path, text: str) -> None:
     config.write_text(text)
     with pytest.raises(ConfigError):
         load_settings({"config_file": config}, {})
+
+
+def test_redis_location_is_described_without_password() -> None:
+    from server import redis_client
+
+    assert redis_client.describe("redis://:hunter2@redis.internal:6380/0") == "redis://redis.internal:6380"
+    assert redis_client.describe("redis+cluster://user:pw@10.0.0.1:7000") == "redis+cluster://10.0.0.1:7000"
+    assert redis_client.is_cluster("redis+cluster://h:1") and not redis_client.is_cluster("redis://h:1")

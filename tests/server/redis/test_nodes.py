@@ -31,6 +31,7 @@ async def test_cross_node_delivery_both_ways(nodes) -> None:
     await b.join("t00")
     ack = await a.say("t00", "from node one")
     assert (await b.messages("t00", 1))[0]["seq"] == ack["seq"]
+    assert "starting in redis mode (redis://127.0.0.1:" in one.logs()
     await b.say("t00", "from node two")
     texts = [m["text"] for m in await a.messages("t00", 2)]
     assert texts == ["from node one", "from node two"]
