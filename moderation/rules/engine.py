@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from moderation.boundary.contact import detect_contacts
 from moderation.boundary.contact import may_hold_contact as _may_hold_contact
-from moderation.context import MessageContext
+from moderation.context import MessageContext, suppression_order
 from moderation.lexicon import MODIFIER_KINDS, Lexicon, Rule, canonical_term, load_lexicon
 from moderation.normalize import Normalized
 from moderation.policy import DEFAULT_POLICY, Policy
@@ -170,6 +170,7 @@ class Engine:
         self._decide = tuple(r for r in lexicon.rules if r.category)
         self._standalone = frozenset(r.all[0] for r in self._decide if len(r.all) == 1 and not r.any)
         self._index = _RuleIndex(self._decide)
+        self._weighing: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._scan_cached = lru_cache(maxsize=4096)(self._scan)
         self._compile_policy = lru_cache(maxsize=256)(self._compile)
 
@@ -259,12 +260,12 @@ class Engine:
         found: list[tuple[str, int, int]] = []
         matchers = (self.matcher, scan.compiled.matcher) if scan.compiled else (self.matcher,)
         for matcher in matchers:
-            for m in matcher.find(norm.text, norm.starts):
-                for kind in m.kinds:
+            for kinds, first, last in matcher.spans(norm.text, norm.starts):
+                for kind in kinds:
                     if kind in MODIFIER_KINDS:
-                        modifiers.setdefault(kind, []).append((m.first, m.last))
+                        modifiers.setdefault(kind, []).append((first, last))
                     else:
-                        found.append((kind, m.first, m.last))
+                        found.append((kind, first, last))
         sentence = norm.sentence
         clause = norm.clause
         spans = norm.spans
@@ -272,8 +273,8 @@ class Engine:
         hits: list[Hit] = []
         raw = [r for r in found if sentence[r[1]] == sentence[r[2]]]
         for kind, first, last in _longest(raw, self._standalone):
-            spec = lex.spec(kind)
-            if context.cancels(first, last, spec.tense, spec.suppressed_by):
+            tense, suppressors = self._weighing.get(kind) or self._weigh(kind)
+            if context.cancels(first, last, tense, suppressors):
                 continue
             span = (spans[first][0], spans[last][1])
             hits.append(Hit(kind, first, last, sentence[first], clause[first], (span,)))
@@ -290,6 +291,12 @@ class Engine:
             hits.extend(_derive(rule, hits))
         scan.analysis = Analysis.of(hits)
         return scan.analysis
+
+    def _weigh(self, kind: str) -> tuple[str, tuple[str, ...]]:
+        """A kind's tense and the contexts that cancel it, in the order they are tested."""
+        spec = self.lexicon.spec(kind)
+        found = self._weighing[kind] = (spec.tense, suppression_order(spec.suppressed_by))
+        return found
 
     def _detections(self, clean: str, compiled: _CompiledPolicy | None) -> list[tuple[str, int, int]]:
         found = detect_contacts(clean, (), self.lexicon.normalizer.digit_words)

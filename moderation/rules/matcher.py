@@ -65,6 +65,16 @@ class TermMatcher:
             return set()
         return set().union(*map(_second, self._signals.iter(text)))
 
+    def spans(self, text: str, starts: tuple[int, ...]) -> list[tuple[tuple[str, ...], int, int]]:
+        """``(kinds, first, last)`` of every match: :meth:`find` without the objects."""
+        if self._automaton is None:
+            return []
+        out = []
+        for end, (length, kinds, nwords) in self._automaton.iter(text):
+            first = bisect_left(starts, end - length + 2)
+            out.append((kinds, first, first + nwords - 1))
+        return out
+
     def find(self, text: str, starts: tuple[int, ...]) -> Iterator[Match]:
         """Matches in ``text`` (canonical, ``" w0 w1 "``), with ``starts`` its word offsets."""
         if self._automaton is None:
