@@ -78,7 +78,7 @@ class HttpApi:
                 previous = None
         if previous is not None and previous.role == "member":
             token, claims = self.signer.issue(previous.sub, previous.alias, "member", previous.lineage,
-                                              previous.device or device_id)
+                                              previous.device or device_id, born=previous.born)
         else:
             if not self._new_sessions.take(time.monotonic()):
                 return _error(429, "rate_limited", "too many new sessions right now; try again shortly")
