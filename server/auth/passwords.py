@@ -43,6 +43,12 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def rehash(password: str) -> str:
+    """A hash with today's parameters of a password that was just verified (no strength check:
+    the account keeps its password; it is not being set)."""
+    return _hasher.hash(password)
+
+
 def verify(password_hash: str | None, password: str) -> bool:
     """Whether `password` matches; `None` (no such account) spends the same time and is false."""
     try:

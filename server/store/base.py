@@ -86,6 +86,7 @@ class Sanction:
     until: int
     reason: str = ""
     by: str = ""
+    origin: str = ""  # the user id the sanction was placed on (a device ban lifts with its user's)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS accounts (
 );
 CREATE TABLE IF NOT EXISTS sanctions (
     kind TEXT NOT NULL, subject TEXT NOT NULL, room TEXT NOT NULL, until INTEGER NOT NULL,
-    reason TEXT NOT NULL, by TEXT NOT NULL, PRIMARY KEY (kind, subject, room)
+    reason TEXT NOT NULL, by TEXT NOT NULL, origin TEXT NOT NULL, PRIMARY KEY (kind, subject, room)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS room_modes (room TEXT PRIMARY KEY, slow INTEGER NOT NULL, locked INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS flags (
@@ -538,8 +538,9 @@ class SQLiteStore(Store):
         s = sanction
 
         def write(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT OR REPLACE INTO sanctions (kind, subject, room, until, reason, by) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", (s.kind, s.subject, s.room, s.until, s.reason, s.by))
+            conn.execute("INSERT OR REPLACE INTO sanctions (kind, subject, room, until, reason, by, origin) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (s.kind, s.subject, s.room, s.until, s.reason, s.by, s.origin))
 
         await self._write(write)
 
@@ -552,7 +553,7 @@ class SQLiteStore(Store):
 
     async def sanctions(self, now_ms: int) -> list[Sanction]:
         def read(conn: sqlite3.Connection) -> list[Sanction]:
-            rows = conn.execute("SELECT kind, subject, room, until, reason, by FROM sanctions "
+            rows = conn.execute("SELECT kind, subject, room, until, reason, by, origin FROM sanctions "
                                 "WHERE until = 0 OR until > ?", (now_ms,)).fetchall()
             return [Sanction(*row) for row in rows]
 

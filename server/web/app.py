@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 def build_backends(settings: Settings) -> tuple[Store, Broker]:
     if settings.redis_url:
         raise SystemExit("--redis-url: the Redis backend is not part of this build yet; run without it")
-    return SQLiteStore(settings.data_dir, settings.history_max, settings.history_max_age), MemoryBroker()
+    store = SQLiteStore(settings.data_dir, settings.history_max, settings.history_max_age,
+                        settings.audit_max_age)
+    return store, MemoryBroker()
 
 
 def client_dir() -> Path:
@@ -65,6 +67,8 @@ def create_app(settings: Settings) -> App:
 
     routes = [
         Route("/api/session", api.session, methods=["POST"]),
+        Route("/api/login", api.login, methods=["POST"]),
+        Route("/api/audit", api.audit, methods=["GET"]),
         Route("/api/rooms", api.rooms, methods=["GET"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/readyz", api.readyz, methods=["GET"]),
