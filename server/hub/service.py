@@ -116,6 +116,7 @@ class Hub:
         self._send_buckets: dict[str, TokenBucket] = {}
         self._sessions_of: dict[str, list[Session]] = {}
         self._moderators: set[Session] = set()
+        self._room_configs = {r.id: r for r in settings.rooms}  # looked up on every send
         self._tasks: set[asyncio.Task[Any]] = set()
         self.moderation = Moderation(self)
         m = self.moderation
@@ -232,7 +233,7 @@ class Hub:
     # -- rooms -----------------------------------------------------------------------------------
 
     def room_config(self, room_id: str) -> RoomConfig:
-        room = self.settings.room(room_id)
+        room = self._room_configs.get(room_id)
         if room is None:
             raise ProtocolError(ErrorCode.NO_SUCH_ROOM, "no such room")
         return room
