@@ -32,6 +32,7 @@ from server.store.base import ROLES, Account, Store
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 FREE_FAILURES = 5
+BACKOFF = 30.0  # seconds after the fifth failure; doubling with each further one
 MAX_BACKOFF = 15 * 60.0
 
 
@@ -85,7 +86,7 @@ def backoff(account: Account, now_ms: int) -> float:
     """Seconds this account's logins must still wait after its recent failures; 0 when none."""
     if account.failures < FREE_FAILURES:
         return 0.0
-    wait = min(2.0 ** (account.failures - FREE_FAILURES), MAX_BACKOFF)
+    wait = min(BACKOFF * 2.0 ** (account.failures - FREE_FAILURES), MAX_BACKOFF)
     return max(0.0, account.failed_at / 1000 + wait - now_ms / 1000)
 
 

@@ -37,3 +37,26 @@ def test_bad_config_says_what_is_wrong(tmp_path: Path, text: str) -> None:
     config.write_text(text)
     with pytest.raises(ConfigError):
         load_settings({"config_file": config}, {})
+
+
+def test_room_moderation_policy_over_deployment_defaults(tmp_path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[moderation]\nhold = ["contact"]\naudit_retention_days = 30\njoin_wave = 4\n'
+                    '[[rooms]]\nid = "a"\ntitle = "A"\ntopic = "t"\n'
+                    '[[rooms]]\nid = "b"\ntitle = "B"\ntopic = "t"\n'
+                    '[rooms.moderation]\nhold = ["contact", "solicitation"]\nmin_session_age = 300\n')
+    settings = load_settings({"config_file": path}, env={})
+    a, b = settings.rooms
+    assert a.policy.hold == frozenset({"contact"}) and a.min_session_age == 0
+    assert b.policy.hold == frozenset({"contact", "solicitation"}) and b.min_session_age == 300
+    assert settings.audit_max_age == 30 * 86400 and settings.join_wave == 4
+
+
+def test_a_typo_in_a_room_policy_is_an_error(tmp_path) -> None:
+    import pytest
+
+    from server.config import ConfigError
+    path = tmp_path / "c.toml"
+    path.write_text('[[rooms]]\nid = "a"\ntitle = "A"\ntopic = "t"\n[rooms.moderation]\nhodl = ["contact"]\n')
+    with pytest.raises(ConfigError, match="hodl"):
+        load_settings({"config_file": path}, env={})
