@@ -603,7 +603,8 @@ class SQLiteStore(Store):
     async def flags(self, room: str | None = None, open_only: bool = True, since_ms: int = 0,
                     limit: int = 200) -> list[Flag]:
         def read(conn: sqlite3.Connection) -> list[Flag]:
-            where, args = ["ts >= ?"], [since_ms]
+            where: list[str] = ["ts >= ?"]
+            args: list[object] = [since_ms]
             if room is not None:
                 where.append("room = ?")
                 args.append(room)

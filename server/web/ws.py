@@ -98,7 +98,8 @@ class SocketEndpoint:
         rid = None
         account = None
         try:
-            data = message.get("text") if message.get("text") is not None else message.get("bytes", b"")
+            text = message.get("text")
+            data: bytes | str = text if text is not None else (message.get("bytes") or b"")
             frame = f.parse(decode(data, self.limits.max_frame_bytes), self.limits.max_text)
             rid = frame.rid
             if not isinstance(frame, f.Hello):
