@@ -1,4 +1,4 @@
-"""The `peerchat` command: `serve`, and `moderation classify|eval`."""
+"""The `peerchat` command: `serve`, `users add|list|remove|passwd`, `audit`, `moderation classify|eval`."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from server.config import ConfigError, Settings, load_settings
 log = logging.getLogger("peerchat")
 
 
-def _serve_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", help="address to listen on (default 127.0.0.1; env PEERCHAT_HOST)")
-    parser.add_argument("--port", type=int, help="port to listen on (default 8000; env PEERCHAT_PORT)")
+def _serve_options(parser: argparse.ArgumentParser, serving: bool = True) -> None:
+    if serving:
+        parser.add_argument("--host", help="address to listen on (default 127.0.0.1; env PEERCHAT_HOST)")
+        parser.add_argument("--port", type=int, help="port to listen on (default 8000; env PEERCHAT_PORT)")
     parser.add_argument("--redis-url", dest="redis_url",
                         help="Redis for many nodes; without it, the embedded default (env PEERCHAT_REDIS_URL)")
     parser.add_argument("--data-dir", dest="data_dir", type=Path,
@@ -24,8 +25,9 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
                              "env PEERCHAT_DATA_DIR)")
     parser.add_argument("--config", dest="config_file", type=Path,
                         help="a TOML config file: rooms, limits, history (env PEERCHAT_CONFIG)")
-    parser.add_argument("--log-level", dest="log_level", choices=["debug", "info", "warning", "error"],
-                        help="default info (env PEERCHAT_LOG_LEVEL)")
+    if serving:
+        parser.add_argument("--log-level", dest="log_level", choices=["debug", "info", "warning", "error"],
+                            help="default info (env PEERCHAT_LOG_LEVEL)")
 
 
 def serve(settings: Settings) -> int:
@@ -73,6 +75,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     mod_commands.add_parser("classify", help="JSON lines {\"text\"} on stdin -> verdicts on stdout")
     evaluate = mod_commands.add_parser("eval", help="precision, recall, F1 on a JSONL file of {text, label}")
     evaluate.add_argument("file")
+    users = commands.add_parser("users", help="facilitator and staff accounts (the server need not run)")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    add = user_commands.add_parser("add", help="a new account; the password from standard input or a prompt")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["facilitator", "staff"])
+    add.add_argument("--rooms", help="comma-separated rooms a facilitator keeps (default: all rooms)")
+    _serve_options(add, serving=False)
+    for name, text in (("list", "every account"), ("remove", "remove an account and end its sessions"),
+                       ("passwd", "a new password (stdin or a prompt); ends the account's sessions")):
+        sub = user_commands.add_parser(name, help=text)
+        if name != "list":
+            sub.add_argument("name")
+        _serve_options(sub, serving=False)
+    audit = commands.add_parser("audit", help="the moderation audit log, oldest first")
+    audit.add_argument("--hours", type=float, help="only the last HOURS hours")
+    audit.add_argument("--limit", type=int, default=10_000)
+    audit.add_argument("--json", action="store_true", help="one JSON object a line")
+    _serve_options(audit, serving=False)
 
     args = parser.parse_args(argv)
     if args.command == "moderation":
@@ -82,12 +102,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return moderation_cli.classify_stream(sys.stdin, sys.stdout)
         return moderation_cli.evaluate(args.file, sys.stdout)
 
-    options = {k: getattr(args, k) for k in ("host", "port", "redis_url", "data_dir", "config_file", "log_level")}
+    names = ("host", "port", "redis_url", "data_dir", "config_file", "log_level")
+    options = {k: getattr(args, k, None) for k in names}
     try:
         settings = load_settings(options)
     except ConfigError as exc:
         print(f"peerchat: {exc}", file=sys.stderr)
         return 2
+    if args.command in ("users", "audit"):
+        from server import admin
+
+        return admin.users(settings, args) if args.command == "users" else admin.audit(settings, args)
     logs.configure(settings.log_level)
     return serve(settings)
 

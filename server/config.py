@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from moderation import Policy
 from server.protocol.frames import ROOM_ID
 
 
@@ -26,6 +27,17 @@ class RoomConfig:
     title: str
     topic: str
     guidelines: str
+    # The moderation engine's policy for this room: which boundary kinds are held for review
+    # (default contact details and drug sourcing), extra terms, allowed terms. From the room's
+    # `moderation` table, over the deployment's [moderation] table.
+    policy: Policy = field(default_factory=Policy)
+    # Raids: a member session younger than this may not join (0: any session may).
+    min_session_age: float = 0.0
+
+
+# Keys of a [moderation] table that are the server's, not the engine's Policy.
+SERVER_MODERATION_KEYS = frozenset({"audit_retention_days", "join_wave", "join_wave_window",
+                                    "fresh_session_age", "min_session_age", "flag_recent_minutes"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,8 @@ class Limits:
     hello_timeout: float = 10.0
     sessions_per_second: float = 20.0  # new anonymous sessions, deployment-wide, after a burst
     sessions_burst: int = 200
+    login_failures_per_second: float = 1.0  # failed logins, deployment-wide, after a burst
+    login_failures_burst: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +79,13 @@ class Settings:
     log_level: str = "info"
     rooms: tuple[RoomConfig, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    audit_max_age: float = 365 * 86400.0  # how long the audit log keeps an entry
+    # Join waves: this many sessions younger than `fresh_session_age` joining one room within
+    # `join_wave_window` seconds raise a flag by themselves.
+    join_wave: int = 8
+    join_wave_window: float = 60.0
+    fresh_session_age: float = 600.0
+    flag_recent_minutes: float = 60.0  # "flagged recently" in a facilitator's member list
 
     def room(self, room_id: str) -> RoomConfig | None:
         for room in self.rooms:
@@ -80,7 +101,7 @@ OPTIONS: dict[str, type] = {
     "log_level": str,
 }
 ENV_ONLY: dict[str, type] = {"allowed_origins": tuple, "token_ttl": float, "history_max": int,
-                             "history_max_age": float, "node_timeout": float}
+                             "history_max_age": float, "node_timeout": float, "audit_max_age": float}
 
 
 ENV_NAMES = {"config_file": "PEERCHAT_CONFIG"}
@@ -95,15 +116,32 @@ def default_rooms() -> tuple[RoomConfig, ...]:
     return _rooms(tomllib.loads(text).get("rooms", []))
 
 
-def _rooms(items: Any) -> tuple[RoomConfig, ...]:
+def _policy(table: Any, base: Mapping[str, Any], where: str) -> tuple[Policy, dict[str, Any]]:
+    """The engine's policy from a moderation table laid over `base`, and the server's own keys."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    merged = {**base, **table}
+    server_keys = {k: v for k, v in merged.items() if k in SERVER_MODERATION_KEYS}
+    try:
+        policy = Policy.from_mapping({k: v for k, v in merged.items() if k not in SERVER_MODERATION_KEYS})
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    return policy, server_keys
+
+
+def _rooms(items: Any, moderation: Mapping[str, Any] | None = None) -> tuple[RoomConfig, ...]:
     if not isinstance(items, list) or not items:
         raise ConfigError("[[rooms]] must list at least one room")
+    base = {k: v for k, v in (moderation or {}).items()
+            if k not in SERVER_MODERATION_KEYS or k == "min_session_age"}
     rooms = []
     for item in items:
         try:
+            policy, own = _policy(item.get("moderation", {}), base, f"room {item.get('id')!r} moderation")
             room = RoomConfig(str(item["id"]), str(item["title"]), str(item["topic"]),
-                              str(item.get("guidelines", "")).strip())
-        except (KeyError, TypeError) as exc:
+                              str(item.get("guidelines", "")).strip(), policy,
+                              float(own.get("min_session_age", 0)))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"a room needs id, title and topic: {item!r}") from exc
         if not ROOM_ID.match(room.id) or ":" in room.id:
             raise ConfigError(f"room id {room.id!r}: use lowercase letters, digits, '-' and '_'")
@@ -149,8 +187,20 @@ def _from_file(path: Path) -> dict[str, Any]:
         limits[key] = _coerce(key, float if limit_names[key] in (float, "float") else int, value)
     if limits:
         values["limits"] = replace(Limits(), **limits)
+    moderation = data.get("moderation", {})
+    if not isinstance(moderation, Mapping):
+        raise ConfigError("[moderation] must be a table")
+    if "audit_retention_days" in moderation:
+        values["audit_max_age"] = _coerce("moderation.audit_retention_days", float,
+                                          moderation["audit_retention_days"]) * 86400
+    for key in ("join_wave", "join_wave_window", "fresh_session_age", "flag_recent_minutes"):
+        if key in moderation:
+            values[key] = _coerce(f"moderation.{key}", int if key == "join_wave" else float, moderation[key])
     if "rooms" in data:
-        values["rooms"] = _rooms(data["rooms"])
+        values["rooms"] = _rooms(data["rooms"], moderation)
+    elif moderation:
+        text = resources.files("server").joinpath("rooms.toml").read_text(encoding="utf-8")
+        values["rooms"] = _rooms(tomllib.loads(text).get("rooms", []), moderation)
     return values
 
 

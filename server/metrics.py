@@ -23,6 +23,11 @@ class Metrics:
         self.errors = Counter("peerchat_errors", "Error frames sent, by code", ["code"], registry=r)
         self.closes = Counter("peerchat_closes", "Connections closed by the server, by close code",
                               ["code"], registry=r)
+        self.flags = Counter("peerchat_flags", "Flags raised for facilitators, by category", ["category"],
+                             registry=r)
+        self.held = Counter("peerchat_held", "Messages held for review", registry=r)
+        self.logins = Counter("peerchat_logins", "Facilitator and staff logins, by outcome", ["outcome"],
+                              registry=r)
         self.sessions_created = Counter("peerchat_anonymous_sessions", "Anonymous sessions issued",
                                         registry=r)
 

@@ -67,3 +67,12 @@ def redis_url(redis_server: RedisServer) -> str:
     """The shared test Redis, emptied for this test."""
     redis_server.cli("FLUSHALL")
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def accounts(server: ServerProcess) -> dict[str, str]:
+    """Accounts on the shared server, made with `peerchat users add` while it runs; name -> token."""
+    for name, role, rooms in (("fac", "facilitator", None), ("staff", "staff", None),
+                              ("fac-t59", "facilitator", "t59")):
+        server.add_user(name, role, rooms=rooms)
+    return {name: server.staff_token(name) for name in ("fac", "staff", "fac-t59")}

@@ -108,6 +108,29 @@ class ServerProcess:
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def users(self, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+        """`peerchat users ARGS --data-dir D`, next to the running server, as an operator would."""
+        command = [sys.executable, "-m", "server.cli", "users", *args, "--data-dir", str(self.data_dir)]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
+        return subprocess.run(command, cwd=ROOT, input=(password or "") + "\n", capture_output=True,
+                              text=True, timeout=30 * UNIT, env={**os.environ, **self.env})
+
+    def add_user(self, name: str, role: str = "facilitator", password: str = "a long test passphrase",
+                 rooms: str | None = None) -> None:
+        extra = ["--rooms", rooms] if rooms else []
+        result = self.users("add", name, "--role", role, *extra, password=password)
+        assert result.returncode == 0, result.stderr
+
+    def login(self, name: str, password: str = "a long test passphrase") -> httpx.Response:
+        return httpx.post(self.url + "/api/login", json={"username": name, "password": password},
+                          timeout=10 * UNIT)
+
+    def staff_token(self, name: str, password: str = "a long test passphrase") -> str:
+        r = self.login(name, password)
+        assert r.status_code == 200, r.text
+        return str(r.json()["token"])
+
     def session(self, token: str | None = None, device: str | None = None) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         body = {"device": device} if device else None

@@ -30,6 +30,8 @@ class Claims:
     exp: int  # ms since the epoch
     lineage: str  # the first session this one was refreshed from; bans bind to it
     device: str | None = None  # keyed hash of the browser's device key, never the key itself
+    born: int = 0  # ms when the lineage's first session was made (0: a token from before this claim)
+    gen: int | None = None  # facilitator and staff: the account's generation; a new password bumps it
 
 
 def _b64(data: bytes) -> str:
@@ -51,12 +53,17 @@ class TokenSigner:
         return _b64(hmac.new(self._secret, signed_part.encode("ascii"), hashlib.sha256).digest())
 
     def issue(self, sub: str, alias: str, role: str, lineage: str, device: str | None = None,
-              now_ms: int | None = None) -> tuple[str, Claims]:
+              now_ms: int | None = None, born: int | None = None,
+              gen: int | None = None) -> tuple[str, Claims]:
         now = int(time.time() * 1000) if now_ms is None else now_ms
-        claims = Claims(sub, alias, role, now + self.ttl_ms, lineage, device)
-        body: dict[str, Any] = {"sub": sub, "alias": alias, "role": role, "exp": claims.exp, "lin": lineage}
+        born = now if born is None else born
+        claims = Claims(sub, alias, role, now + self.ttl_ms, lineage, device, born, gen)
+        body: dict[str, Any] = {"sub": sub, "alias": alias, "role": role, "exp": claims.exp, "lin": lineage,
+                                "born": claims.born}
         if device is not None:
             body["dev"] = device
+        if gen is not None:
+            body["gen"] = gen
         payload = _b64(json.dumps(body, separators=(",", ":")).encode())
         signed_part = f"{VERSION}.{payload}"
         return f"{signed_part}.{self._sign(signed_part)}", claims
@@ -71,7 +78,8 @@ class TokenSigner:
         try:
             body = json.loads(_unb64(payload))
             claims = Claims(str(body["sub"]), str(body["alias"]), str(body["role"]), int(body["exp"]),
-                            str(body["lin"]), body.get("dev"))
+                            str(body["lin"]), body.get("dev"), int(body.get("born", 0)),
+                            None if body.get("gen") is None else int(body["gen"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidToken("bad payload") from exc
         now = int(time.time() * 1000) if now_ms is None else now_ms

@@ -103,16 +103,13 @@ class RedisBroker(Broker):
                 pass
 
     async def _open_pubsub(self) -> None:
+        if self._sharded:
+            await self._redis.initialize()  # type: ignore[union-attr]  # the slot map that routes SSUBSCRIBE
+        await self._redis.ping()  # fails fast while Redis is down
         pubsub = self._redis.pubsub()
         channels = sorted(self._channels)
-        if self._sharded:
-            # A sharded pub/sub needs at least one channel to know which node to read from.
-            if channels:
-                await pubsub.ssubscribe(*channels)
-        else:
-            await self._redis.ping()
-            if channels:
-                await pubsub.subscribe(*channels)
+        if channels:
+            await (pubsub.ssubscribe(*channels) if self._sharded else pubsub.subscribe(*channels))
         self._pubsub = pubsub
 
     async def _listen_forever(self) -> None:
@@ -131,9 +128,12 @@ class RedisBroker(Broker):
                 await self._read_forever()
             except asyncio.CancelledError:
                 raise
-            except (TimeoutError, RedisError, OSError, RuntimeError) as exc:
-                if self._ready or first:
-                    log.warning("Redis pub/sub lost (%s); reconnecting", type(exc).__name__)
+            except Exception as exc:
+                # Whatever broke, the listener must not die: a dead listener would leave every room
+                # of this node silent with no error. Redis errors are expected; others are bugs.
+                expected = isinstance(exc, RedisError | OSError | TimeoutError)
+                if self._ready or first or not expected:
+                    log.warning("Redis pub/sub lost (%s); reconnecting", type(exc).__name__, exc_info=not expected)
                 self._ready = False
                 first = False
                 await self._drop_pubsub()
@@ -141,31 +141,63 @@ class RedisBroker(Broker):
                 backoff = min(backoff * 2, BACKOFF_MAX)
 
     async def _read_forever(self) -> None:
+        if self._sharded:
+            await self._read_shards_forever()
+            return
         pubsub = self._pubsub
         while True:
-            if self._sharded:
-                if not self._channels:
-                    # Nothing to read from yet: wait for a subscription instead of polling.
-                    self._changed.clear()
-                    await self._changed.wait()
-                    continue
-                if not pubsub.subscribed:
-                    await pubsub.ssubscribe(*sorted(self._channels))
-                message = await pubsub.get_sharded_message(ignore_subscribe_messages=True, timeout=POLL)
-            else:
-                if not pubsub.subscribed:
-                    self._changed.clear()
-                    await self._redis.ping()  # notice an outage even while subscribed to nothing
-                    try:
-                        await asyncio.wait_for(self._changed.wait(), POLL)
-                    except TimeoutError:
-                        pass
-                    continue
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL)
-            if message is None or message.get("type") not in ("message", "smessage"):
+            if not pubsub.subscribed:
+                self._changed.clear()
+                await self._redis.ping()  # notice an outage even while subscribed to nothing
+                try:
+                    await asyncio.wait_for(self._changed.wait(), POLL)
+                except TimeoutError:
+                    pass
                 continue
-            channel = message["channel"]
-            name = channel.decode() if isinstance(channel, bytes) else channel
-            handler = self._handler
-            if handler is not None and name in self._channels:
-                handler(name, message["data"])
+            self._dispatch(await pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL))
+
+    async def _read_shards_forever(self) -> None:
+        """One reader per shard that holds a subscription of ours, all at once: reading the shards in
+        turn would keep a message on one shard waiting while another is polled."""
+        pubsub = self._pubsub
+        readers: dict[str, asyncio.Task[None]] = {}
+        try:
+            while True:
+                if self._channels and not pubsub.subscribed:
+                    await pubsub.ssubscribe(*sorted(self._channels))
+                for name, reader in list(readers.items()):
+                    if reader.done():
+                        del readers[name]
+                        reader.result()  # a shard's connection broke: raise, and reconnect everything
+                for name, shard in list(pubsub.node_pubsub_mapping.items()):
+                    if name in readers or shard.connection is None or not shard.subscribed:
+                        continue  # reading already, or its SSUBSCRIBE is on the way (`_changed` fires then)
+                    node = self._redis.get_node(node_name=name)  # type: ignore[union-attr]
+                    readers[name] = asyncio.create_task(self._read_shard(pubsub, name, node))
+                self._changed.clear()
+                changed = asyncio.create_task(self._changed.wait())
+                try:
+                    await asyncio.wait([changed, *readers.values()], timeout=POLL,
+                                       return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    changed.cancel()
+                if not self._channels:
+                    await self._redis.ping()  # type: ignore[misc]
+        finally:
+            for reader in readers.values():
+                reader.cancel()
+
+    async def _read_shard(self, pubsub: Any, name: str, node: Any) -> None:
+        """Read one shard until we hold no subscription there any more."""
+        while (shard := pubsub.node_pubsub_mapping.get(name)) is not None and shard.subscribed:
+            self._dispatch(await pubsub.get_sharded_message(ignore_subscribe_messages=True, timeout=POLL,
+                                                            target_node=node))
+
+    def _dispatch(self, message: dict[str, Any] | None) -> None:
+        if message is None or message.get("type") not in ("message", "smessage", b"message", b"smessage"):
+            return
+        channel = message["channel"]
+        name = channel.decode() if isinstance(channel, bytes) else channel
+        handler = self._handler
+        if handler is not None and name in self._channels:
+            handler(name, message["data"])

@@ -1,9 +1,12 @@
 """The hub service: routes each client frame, and fans each room event out to local members.
 
-A message goes: validate -> rate limit -> store (which assigns `seq` and makes it durable) ->
-publish on the room's channel -> every node subscribed to the room puts it in `seq` order and
-queues the one encoded frame on each local member's connection. The sender's ack is sent only
-after the store has the message, so nothing acknowledged is lost.
+A message goes: validate -> sanctions and room mode -> rate limit -> moderate (classified once,
+never per recipient) -> store (which assigns `seq` and makes it durable) -> publish on the room's
+channel -> every node subscribed to the room puts it in `seq` order and queues the one encoded
+frame on each local member's connection. The sender's ack is sent only after the store has the
+message, so nothing acknowledged is lost. A message held for review is stored hidden with its
+`seq`; the room hears `_skip` for that seq instead, so no node waits for it. The moderation side
+(flags, actions, audit) lives in `server.hub.moderation`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +22,7 @@ import msgpack
 
 from server.broker.base import Broker, BrokerUnavailable
 from server.config import RoomConfig, Settings
+from server.hub.moderation import CONTROL_CHANNEL, MODERATOR_ROLES, Moderation
 from server.hub.ordering import Sequencer
 from server.hub.peer import Peer
 from server.metrics import Metrics
@@ -32,6 +36,8 @@ from server.store.base import Page, Report, Store, StoreUnavailable
 log = logging.getLogger(__name__)
 
 GAP_WAIT = 0.2  # seconds a room waits for a missing seq before reading it from the store
+ACCOUNT_CHECK = 2.0  # seconds between checks that connected accounts still exist, unchanged
+SKIP = Encoded({"t": "_skip"})  # stands in the order for a held message: delivered to nobody
 
 
 def channel_for(room: str) -> str:
@@ -49,6 +55,16 @@ class Session:
     joins: TokenBucket
     rooms: set[str] = field(default_factory=set)
     typing_at: dict[str, float] = field(default_factory=dict)
+    subjects: tuple[str, ...] = ()  # what a ban binds to: "u:<id>", "l:<lineage>", "d:<device hash>"
+    born: int = 0  # ms when the member's first session was made (0: unknown)
+    account: str = ""  # facilitators and staff: the account name
+    generation: int = 0
+    keeps: frozenset[str] = frozenset()  # a facilitator's rooms; empty: all of them
+    on_duty: bool = False
+
+    @property
+    def moderator(self) -> bool:
+        return self.user.role in MODERATOR_ROLES
 
 
 @dataclass(eq=False, slots=True)
@@ -102,15 +118,25 @@ class Hub:
         self._rooms: dict[str, LocalRoom] = {}
         self._by_channel: dict[str, LocalRoom] = {}
         self._housekeeper: asyncio.Task[None] | None = None
+        self._sessions_of: dict[str, list[Session]] = {}
+        self._moderators: set[Session] = set()
+        self._room_configs = {r.id: r for r in settings.rooms}  # looked up on every send
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.moderation = Moderation(self)
+        m = self.moderation
         self._handlers: dict[type, Callable[[Session, Any], Any]] = {
             f.Join: self.join, f.Leave: self.leave, f.Send: self.send, f.History: self.history,
             f.Typing: self.typing, f.Report: self.report, f.Ping: self.ping, f.Staff: self.staff,
+            f.Mod: m.mod, f.Flags: m.flags, f.Duty: m.duty, f.Help: m.help, f.Members: m.members,
         }
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.broker.connect(self._on_event, self._resume)
+        await self.broker.subscribe(CONTROL_CHANNEL)
+        await self.moderation.load()
+        self.spawn(self._check_accounts_forever())
         self._housekeeper = asyncio.get_running_loop().create_task(self._keep_house(), name="peerchat-housekeeping")
 
     async def stop(self) -> None:
@@ -119,6 +145,8 @@ class Hub:
         for room in self._rooms.values():
             if room.gap_task is not None:
                 room.gap_task.cancel()
+        for task in list(self._tasks):
+            task.cancel()
         await self.broker.close()
 
     async def _keep_house(self) -> None:
@@ -147,17 +175,81 @@ class Hub:
                 room.gap_task.cancel()
             room.gap_task = loop.create_task(self._catch_up(room))
 
-    def attach(self, peer: Peer, user: User) -> Session:
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a background step (a flag, a knock) that must not hold up the frame that caused it."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("background moderation step failed: %s", type(exc).__name__)
+
+    def attach(self, peer: Peer, user: User, *, lineage: str = "", device: str | None = None, born: int = 0,
+               account: str = "", generation: int = 0, keeps: frozenset[str] = frozenset()) -> Session:
         now = self._clock()
+        subjects = tuple(s for s in ("u:" + user.id, "l:" + lineage if lineage and lineage != user.id else "",
+                                     "d:" + device if device else "") if s)
         session = Session(peer, user, TokenBucket(self.limits.joins_per_minute / 60.0,
-                                                  self.limits.joins_per_minute, now))
+                                                  self.limits.joins_per_minute, now),
+                          subjects=subjects, born=born, account=account, generation=generation, keeps=keeps)
+        self._sessions_of.setdefault(user.id, []).append(session)
+        if session.moderator:
+            self._moderators.add(session)
         self.metrics.sessions.inc()
         return session
+
+    async def start_duty(self, session: Session) -> None:
+        """Facilitators and staff are on duty when they connect, until they say otherwise."""
+        if session.moderator:
+            await self.moderation.set_duty(session, True)
 
     async def detach(self, session: Session) -> None:
         for room_id in list(session.rooms):
             await self._leave(session, room_id)
+        if session.moderator:
+            self._moderators.discard(session)
+            if session.on_duty:
+                try:
+                    await self.moderation.set_duty(session, False)
+                except StoreUnavailable:
+                    log.warning("user %s: duty not cleared: store unavailable", session.user.id)
+        sessions = self._sessions_of.get(session.user.id, [])
+        if session in sessions:
+            sessions.remove(session)
+        if not sessions:
+            self._sessions_of.pop(session.user.id, None)
         self.metrics.sessions.dec()
+
+    def sessions_of(self, user_id: str) -> list[Session]:
+        return list(self._sessions_of.get(user_id, ()))
+
+    def moderators(self) -> list[Session]:
+        return list(self._moderators)
+
+    async def _check_accounts_forever(self) -> None:
+        """End the sessions of accounts removed, or whose password changed, since they connected.
+
+        Polled (only while facilitators or staff are connected, one store read per account) so that
+        `peerchat users remove|passwd` takes effect without the command reaching the server."""
+        while True:
+            await asyncio.sleep(ACCOUNT_CHECK)
+            by_name: dict[str, list[Session]] = {}
+            for session in self._moderators:
+                by_name.setdefault(session.account, []).append(session)
+            for name, sessions in by_name.items():
+                try:
+                    account = await self.store.account(name)
+                except StoreUnavailable:
+                    continue
+                for session in sessions:
+                    if (account is None or account.id != session.user.id
+                            or account.generation != session.generation):
+                        log.info("user %s: session ended, the account changed", session.user.id)
+                        session.peer.push(Encoded(f.error(ErrorCode.UNAUTHORIZED,
+                                                          "the account changed; log in again")))
+                        session.peer.close(4401, "the account changed")
 
     async def handle(self, session: Session, frame: f.ClientFrame) -> dict[str, Any] | None:
         """Run one client frame; the reply to send, if any. Raises `ProtocolError`."""
@@ -172,8 +264,8 @@ class Hub:
 
     # -- rooms -----------------------------------------------------------------------------------
 
-    def _room_config(self, room_id: str) -> RoomConfig:
-        room = self.settings.room(room_id)
+    def room_config(self, room_id: str) -> RoomConfig:
+        room = self._room_configs.get(room_id)
         if room is None:
             raise ProtocolError(ErrorCode.NO_SUCH_ROOM, "no such room")
         return room
@@ -182,7 +274,7 @@ class Hub:
         room = self._rooms.get(room_id)
         member = room.members.get(session.peer.id) if room is not None else None
         if member is None or member.held is not None:
-            self._room_config(room_id)
+            self.room_config(room_id)
             raise ProtocolError(ErrorCode.NOT_IN_ROOM, "join the room first")
         return member
 
@@ -210,12 +302,14 @@ class Hub:
                     log.warning("could not unsubscribe from room %s: broker unavailable", room.id)
 
     async def join(self, session: Session, frame: f.Join) -> None:
-        self._room_config(frame.room)
+        config = self.room_config(frame.room)
         room = self._rooms.get(frame.room)
         if room is not None and session.peer.id in room.members:
             raise ProtocolError(ErrorCode.BAD_FRAME, "already in this room; leave it first")
         if not session.joins.take(self._clock()):
             raise ProtocolError(ErrorCode.RATE_LIMITED, "too many joins; wait a minute")
+        self.moderation.check_join(session, config)
+        self.moderation.join_wave(session, frame.room, self._clock())
         if room is None:
             room = self._rooms[frame.room] = LocalRoom(frame.room)
         member = Member(session, session.user)
@@ -295,21 +389,40 @@ class Hub:
 
     async def send(self, session: Session, frame: f.Send) -> dict[str, Any]:
         member = self._member(session, frame.room)
+        now = self._clock()
+        self.moderation.check_send(session, frame.room, now)
         wait = await self.store.take(f"send:{session.user.id}", self.limits.send_rate, self.limits.send_burst)
         if wait:
             raise ProtocolError(ErrorCode.RATE_LIMITED, f"sending too fast; wait {wait:.1f} s")
+        config = self.room_config(frame.room)
+        verdict = self.moderation.screen(session, config, frame.text, now)
+        held = verdict is not None and verdict.hold(config.policy)
         # Shielded: once accepted, a message is stored and published even if its sender goes away.
-        message = await asyncio.shield(self._store_and_publish(frame.room, member.user, frame.text, frame.nonce))
-        return f.reply("ack", frame.rid, room=frame.room, seq=message.seq, status="sent")
+        message = await asyncio.shield(self._store_and_publish(frame.room, member.user, frame.text,
+                                                               frame.nonce, verdict, held))
+        return f.reply("ack", frame.rid, room=frame.room, seq=message.seq, status="held" if held else "sent")
 
-    async def _store_and_publish(self, room_id: str, user: User, text: str, nonce: str | None) -> Message:
-        appended = await self.store.append(room_id, user, text, int(time.time() * 1000), nonce)
+    async def _store_and_publish(self, room_id: str, user: User, text: str, nonce: str | None,
+                                 verdict: Any = None, held: bool = False) -> Message:
+        appended = await self.store.append(room_id, user, text, int(time.time() * 1000), nonce, hidden=held)
+        message = appended.message
         # A duplicate is published again: receivers drop a seq they have delivered, and one that a
         # broker outage kept from them arrives now.
-        await self.broker.publish(channel_for(room_id), encode_msgpack(appended.message.wire()))
+        if held:
+            await self.broker.publish(channel_for(room_id),
+                                      encode_msgpack({"t": "_skip", "room": room_id, "seq": message.seq}))
+        else:
+            await self.broker.publish(channel_for(room_id), encode_msgpack(message.wire()))
         if not appended.duplicate:
             self.metrics.messages.inc()
-        return appended.message
+            if held:
+                self.metrics.held.inc()
+            if verdict is not None:
+                await self.moderation.flag_message(message, verdict, held)
+        return message
+
+    async def publish(self, room_id: str, frame: dict[str, Any]) -> None:
+        await self._publish(room_id, frame)
 
     async def history(self, session: Session, frame: f.History) -> dict[str, Any]:
         self._member(session, frame.room)
@@ -326,20 +439,21 @@ class Hub:
 
     async def report(self, session: Session, frame: f.Report) -> dict[str, Any]:
         self._member(session, frame.room)
-        if await self.store.message(frame.room, frame.seq) is None:
+        message = await self.store.message(frame.room, frame.seq)
+        if message is None:
             raise ProtocolError(ErrorCode.BAD_FRAME, "no such message in this room")
         await self.store.add_report(Report(frame.room, frame.seq, session.user.id, frame.reason,
                                            int(time.time() * 1000)))
         self.metrics.reports.inc()
+        await self.moderation.flag_report(session.user, message, frame.reason)
         return f.reply("ok", frame.rid)
 
     async def ping(self, session: Session, frame: f.Ping) -> dict[str, Any]:
         return f.reply("pong", frame.rid)
 
     async def staff(self, session: Session, frame: f.Staff) -> dict[str, Any]:
-        # Moderation and crisis frames need a facilitator or staff role; anonymous sessions are
-        # always members, so these are refused here.
-        raise ProtocolError(ErrorCode.FORBIDDEN, f"'{frame.type}' needs a facilitator or staff account")
+        # Crisis frames (cases) are the next issue: refused for every role until then.
+        raise ProtocolError(ErrorCode.FORBIDDEN, f"'{frame.type}' needs a staff account")
 
     # -- fan-out ---------------------------------------------------------------------------------
 
@@ -347,7 +461,13 @@ class Hub:
         await self.broker.publish(channel_for(room_id), encode_msgpack(frame))
 
     def _on_event(self, channel: str, data: bytes) -> None:
-        """Called by the broker for each event on a subscribed room channel."""
+        """Called by the broker for each event on a subscribed room channel or the control channel."""
+        if channel == CONTROL_CHANNEL:
+            try:
+                self.moderation.on_control(data)
+            except Exception:
+                log.exception("dropped a malformed control event")
+            return
         room = self._by_channel.get(channel)
         if room is None:
             return
@@ -362,6 +482,14 @@ class Hub:
                     self._fan_out(room, ready)
                 if room.order.waiting and room.gap_task is None:
                     room.gap_task = asyncio.get_running_loop().create_task(self._fill_gap(room))
+            elif frame["t"] == "_skip":
+                if room.catching_up:
+                    room.held.append((frame["seq"], SKIP))
+                    return
+                for ready in room.order.offer(frame["seq"], SKIP):
+                    self._fan_out(room, ready)
+            elif frame["t"] == "_release":
+                self._fan_out(room, Encoded(frame["msg"]))
             elif frame["t"] == "typing":
                 sender = frame["user"]["id"]
                 for member in room.members.values():
@@ -373,6 +501,8 @@ class Hub:
             log.exception("dropped a malformed event on room %s", room.id)
 
     def _fan_out(self, room: LocalRoom, encoded: Encoded) -> None:
+        if encoded is SKIP:
+            return
         members = room.members
         for member in members.values():
             member.push(encoded)
@@ -428,6 +558,8 @@ class Hub:
                     self._fan_out(room, ready)
         finally:
             room.gap_task = None
+        if room.order.waiting:  # a held-for-review seq is not in the history read: skip past it
+            room.gap_task = asyncio.get_running_loop().create_task(self._fill_gap(room))
 
     async def _reset_room(self, room: LocalRoom) -> None:
         page = await self.store.latest(room.id, self.settings.history_page)

@@ -81,15 +81,72 @@ class Ping:
 
 @dataclass(frozen=True, slots=True)
 class Staff:
-    """A moderation or crisis frame (`mod`, `flags`, `cases`, `case_update`): the fields stay raw
-    until the role behind the connection is known to be allowed to send it."""
+    """A crisis frame (`cases`, `case_update`) of the next issue: the fields stay raw until the
+    role behind the connection is known to be allowed to send it."""
 
     type: str
     fields: Mapping[str, Any]
     rid: Rid = None
 
 
-ClientFrame = Hello | Join | Leave | Send | History | Typing | Report | Ping | Staff
+# -- moderation (role facilitator or staff) ------------------------------------------------------
+
+MOD_ACTIONS = frozenset({"hide", "mute", "unmute", "kick", "ban", "unban", "slow", "lock", "unlock",
+                         "release", "dismiss", "admit"})
+# What each action needs besides `action`; the hub checks nothing of the frame's shape again.
+_MOD_NEEDS: dict[str, tuple[str, ...]] = {
+    "hide": ("room", "seq"), "mute": ("user",), "unmute": ("user",), "kick": ("user",), "ban": ("user",),
+    "unban": ("user",), "slow": ("room", "seconds"), "lock": ("room",), "unlock": ("room",),
+    "release": ("flag",), "dismiss": ("flag",), "admit": ("room", "user"),
+}
+MAX_SANCTION_SECONDS = 366 * 86400
+
+
+@dataclass(frozen=True, slots=True)
+class Mod:
+    action: str
+    room: str | None = None
+    seq: int | None = None
+    user: str | None = None
+    seconds: int | None = None  # mute/ban: how long (none: until lifted); slow: seconds between messages
+    flag: int | None = None
+    reason: str | None = None
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """The open flags of every room the facilitator keeps, or of one room."""
+
+    room: str | None = None
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
+class Duty:
+    on: bool
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """A facilitator calls for help: every facilitator and staff member on duty hears it."""
+
+    room: str | None = None
+    reason: str | None = None
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
+class Members:
+    """A room's member list as facilitators see it: who is there and who was flagged recently."""
+
+    room: str
+    rid: Rid = None
+
+
+ModFrame = Mod | Flags | Duty | Help | Members
+ClientFrame = Hello | Join | Leave | Send | History | Typing | Report | Ping | Staff | ModFrame
 
 
 def _rid(frame: Mapping[str, Any]) -> Rid:
@@ -191,6 +248,43 @@ def _ping(f: Mapping[str, Any], rid: Rid, max_text: int) -> Ping:
     return Ping(rid)
 
 
+def _mod(f: Mapping[str, Any], rid: Rid, max_text: int) -> Mod:
+    action = _str(f, "action", 16)
+    if action not in MOD_ACTIONS:
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"'action' must be one of {', '.join(sorted(MOD_ACTIONS))}")
+    seconds = _int(f, "seconds", required=False)
+    if seconds is not None and seconds > MAX_SANCTION_SECONDS:
+        raise ProtocolError(ErrorCode.BAD_FRAME, "'seconds' out of range")
+    frame = Mod(action, _room(f) if f.get("room") is not None else None,
+                _int(f, "seq", required=False, minimum=1), _str(f, "user", MAX_ID_CHARS, required=False),
+                seconds, _int(f, "flag", required=False, minimum=1),
+                _str(f, "reason", MAX_REASON_CHARS, required=False), rid)
+    missing = [k for k in _MOD_NEEDS[action] if getattr(frame, k) is None]
+    if missing:
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"'{action}' needs {', '.join(repr(k) for k in missing)}")
+    return frame
+
+
+def _flags(f: Mapping[str, Any], rid: Rid, max_text: int) -> Flags:
+    return Flags(_room(f) if f.get("room") is not None else None, rid)
+
+
+def _duty(f: Mapping[str, Any], rid: Rid, max_text: int) -> Duty:
+    on = f.get("on")
+    if not isinstance(on, bool):
+        raise ProtocolError(ErrorCode.BAD_FRAME, "'on' must be true or false")
+    return Duty(on, rid)
+
+
+def _help(f: Mapping[str, Any], rid: Rid, max_text: int) -> Help:
+    return Help(_room(f) if f.get("room") is not None else None,
+                _str(f, "reason", MAX_REASON_CHARS, required=False), rid)
+
+
+def _members(f: Mapping[str, Any], rid: Rid, max_text: int) -> Members:
+    return Members(_room(f), rid)
+
+
 _PARSERS: dict[str, Callable[[Mapping[str, Any], Rid, int], ClientFrame]] = {
     "hello": _hello,
     "join": _join,
@@ -200,8 +294,13 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any], Rid, int], ClientFrame]] = {
     "typing": _typing,
     "report": _report,
     "ping": _ping,
+    "mod": _mod,
+    "flags": _flags,
+    "duty": _duty,
+    "help": _help,
+    "members": _members,
 }
-STAFF_TYPES = frozenset({"mod", "flags", "cases", "case_update"})
+STAFF_TYPES = frozenset({"cases", "case_update"})
 
 
 def parse(frame: Mapping[str, Any], max_text: int) -> ClientFrame:

@@ -53,6 +53,91 @@ class Report:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+ROLES = ("facilitator", "staff")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A facilitator or staff account. `generation` changes with every password change, and tokens
+    carry it: a token of an older generation (or of a removed account) no longer connects."""
+
+    name: str
+    id: str  # the user id its sessions carry ("a_..."): a new account of the same name is a new user
+    role: str
+    password_hash: str
+    generation: int = 1
+    rooms: tuple[str, ...] = ()  # the rooms a facilitator keeps; empty: all rooms
+    created: int = 0
+    failures: int = 0  # consecutive failed logins
+    failed_at: int = 0  # ms of the last failed login
+
+
+@dataclass(frozen=True, slots=True)
+class Sanction:
+    """A ban, a mute, or an admission to a locked room.
+
+    `subject` is `u:<user id>`, `l:<session lineage>` or `d:<device hash>` (a ban binds to all
+    three of a member's, never to an address); `room` is "" for the whole deployment; `until` is ms,
+    0 for no end."""
+
+    kind: str  # "ban" | "mute" | "admit"
+    subject: str
+    room: str
+    until: int
+    reason: str = ""
+    by: str = ""
+    origin: str = ""  # the user id the sanction was placed on (a device ban lifts with its user's)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMode:
+    slow: int = 0  # seconds a member must wait between messages; 0: off
+    locked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    room: str
+    seq: int
+    category: str  # "crisis" | "boundary" | "report"
+    rules: tuple[str, ...]
+    severity: int
+    excerpt: str
+    user: User  # whose message (for a join wave: the latest joiner)
+    ts: int
+    state: str = "open"  # open | released | dismissed | actioned
+    id: int = 0
+    held: bool = False
+    reporter: str | None = None  # the member who reported it, told when it is reviewed
+    reason: str | None = None
+    decided_by: str | None = None
+    decided_at: int = 0
+
+    def wire(self) -> dict[str, object]:
+        frame: dict[str, object] = {
+            "id": self.id, "room": self.room, "seq": self.seq, "category": self.category,
+            "rules": list(self.rules), "severity": self.severity, "excerpt": self.excerpt,
+            "user": self.user.wire(), "ts": self.ts, "state": self.state, "held": self.held}
+        if self.reason:
+            frame["reason"] = self.reason
+        return frame
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    ts: int
+    actor: str  # user id of who acted (an account's `a_...` id; "system" for automatic entries)
+    action: str  # a `mod` action, or flag_raised
+    room: str = ""
+    seq: int = 0
+    target: str = ""  # user id, or flag id as "flag:N"
+    detail: str = ""  # reason, duration; never message text
+
+    def wire(self) -> dict[str, object]:
+        return {"ts": self.ts, "actor": self.actor, "action": self.action, "room": self.room,
+                "seq": self.seq, "target": self.target, "detail": self.detail}
+
+
 class Store(ABC):
     """Shared state of the whole deployment, whichever node asks."""
 
@@ -67,11 +152,14 @@ class Store(ABC):
     def ready(self) -> bool: ...
 
     @abstractmethod
-    async def append(self, room: str, user: User, text: str, ts: int, nonce: str | None) -> Appended:
+    async def append(self, room: str, user: User, text: str, ts: int, nonce: str | None,
+                     hidden: bool = False) -> Appended:
         """Assign the room's next `seq` and store the message durably before returning.
 
         A repeated `nonce` from the same user in the same room returns the first message with
         `duplicate=True`. Raises `StoreUnavailable` when the message could not be stored.
+        `hidden` (a message held for review): stored with its seq, but `latest`, `since` and
+        `before` skip it until `set_hidden(room, seq, False)`.
         """
 
     @abstractmethod
@@ -84,7 +172,8 @@ class Store(ABC):
     async def before(self, room: str, seq: int | None, limit: int) -> list[Message]: ...
 
     @abstractmethod
-    async def message(self, room: str, seq: int) -> Message | None: ...
+    async def message(self, room: str, seq: int) -> Message | None:
+        """The message, hidden or not (the hub's own lookups: reports, release, hide)."""
 
     @abstractmethod
     async def add_report(self, report: Report) -> int: ...
@@ -114,3 +203,70 @@ class Store(ABC):
         """Take one token from the deployment-wide bucket `key`: 0 if allowed, else seconds to wait.
 
         A member's limits must hold on every node at once, so they live here, not in the hub."""
+
+    # -- moderation: accounts, sanctions, room modes, flags, audit --------------------------------
+    # Every piece of moderation state that must outlive a process or be shared by every node.
+    # The hub keeps a copy of sanctions and room modes in memory (checked on every send) and hears
+    # changes as control events on the broker; the store is what a node loads when it starts.
+
+    @abstractmethod
+    async def account(self, name: str) -> Account | None: ...
+
+    @abstractmethod
+    async def accounts(self) -> list[Account]: ...
+
+    @abstractmethod
+    async def account_put(self, account: Account) -> None:
+        """Create or replace the account named `account.name` (login counters included)."""
+
+    @abstractmethod
+    async def account_remove(self, name: str) -> bool: ...
+
+    @abstractmethod
+    async def login_attempt(self, name: str, ok: bool, now_ms: int) -> None:
+        """Record a login: a failure adds one to the account's consecutive failures and stamps
+        `failed_at`; a success resets them. Unknown names are ignored."""
+
+    @abstractmethod
+    async def set_hidden(self, room: str, seq: int, hidden: bool) -> Message | None:
+        """Hide a message from history (`hide`), or show a held one (`release`); the message, or
+        None if the room has no such seq."""
+
+    @abstractmethod
+    async def sanction_put(self, sanction: Sanction) -> None:
+        """Add or replace the sanction of this kind, subject and room."""
+
+    @abstractmethod
+    async def sanction_remove(self, kind: str, subject: str, room: str) -> int: ...
+
+    @abstractmethod
+    async def sanctions(self, now_ms: int) -> list[Sanction]:
+        """Every sanction still in force at `now_ms`."""
+
+    @abstractmethod
+    async def room_mode_put(self, room: str, mode: RoomMode) -> None: ...
+
+    @abstractmethod
+    async def room_modes(self) -> dict[str, RoomMode]:
+        """Every room whose mode is not the default."""
+
+    @abstractmethod
+    async def flag_add(self, flag: Flag) -> Flag:
+        """Store a new flag; the same flag with its `id` assigned."""
+
+    @abstractmethod
+    async def flag_decide(self, flag_id: int, state: str, by: str, now_ms: int) -> Flag | None:
+        """Move an open flag to `state`, atomically: the decided flag, or None when it is not open
+        (already decided by someone else, on any node) or does not exist."""
+
+    @abstractmethod
+    async def flags(self, room: str | None = None, open_only: bool = True, since_ms: int = 0,
+                    limit: int = 200) -> list[Flag]:
+        """Flags, oldest first: of one room or all, open ones or all of them raised since `since_ms`."""
+
+    @abstractmethod
+    async def audit_add(self, entry: AuditEntry) -> None: ...
+
+    @abstractmethod
+    async def audit(self, since_ms: int = 0, limit: int = 1000) -> list[AuditEntry]:
+        """Audit entries since `since_ms`, oldest first; retention drops older ones."""

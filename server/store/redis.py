@@ -12,10 +12,12 @@ node's connections out of presence (one node does it, under a short lock) and an
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict, replace
 from typing import Any, TypeVar
 
 import msgpack
@@ -25,7 +27,19 @@ from redis.exceptions import RedisError
 
 from server.protocol.model import Message, User
 from server.store import redis_scripts as lua
-from server.store.base import Appended, Page, PresenceChange, Report, Store, StoreUnavailable
+from server.store.base import (
+    Account,
+    Appended,
+    AuditEntry,
+    Flag,
+    Page,
+    PresenceChange,
+    Report,
+    RoomMode,
+    Sanction,
+    Store,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,15 +74,17 @@ def _user(user_id: Any, value: Any) -> User:
 
 class RedisStore(Store):
     def __init__(self, client: Redis | RedisCluster, history_max: int, history_max_age: float,
-                 node_id: str | None = None, node_timeout: float = 20.0) -> None:
+                 audit_max_age: float = 365 * 86400.0, node_id: str | None = None,
+                 node_timeout: float = 20.0) -> None:
         self._redis = client
         self._history_max = history_max
         self._max_age_ms = int(history_max_age * 1000)
+        self._audit_max_age_ms = int(audit_max_age * 1000)
         self.node_id = node_id or secrets.token_hex(6)
         self.node_timeout = node_timeout  # seconds without a heartbeat before a node's members leave
         self._ready = False
         self._scripts = {name: client.register_script(getattr(lua, name))
-                         for name in ("APPEND", "READ", "PRESENCE_ADD", "PRESENCE_REMOVE", "TAKE")}
+                         for name in ("APPEND", "READ", "PRESENCE_ADD", "PRESENCE_REMOVE", "TAKE", "FLAG_DECIDE")}
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -112,20 +128,22 @@ class RedisStore(Store):
 
     # -- history ---------------------------------------------------------------------------------
 
-    async def append(self, room: str, user: User, text: str, ts: int, nonce: str | None) -> Appended:
+    async def append(self, room: str, user: User, text: str, ts: int, nonce: str | None,
+                     hidden: bool = False) -> Appended:
         message = Message(room, 0, ts, user, text)
         nonce_key = room_key(room, f"nonce:{user.id}:{nonce}") if nonce is not None else room_key(room, "seq")
         seq, duplicate = await self._script(
             "APPEND",
-            [room_key(room, "seq"), room_key(room, "log"), nonce_key, room_key(room, "epoch")],
+            [room_key(room, "seq"), room_key(room, "log"), nonce_key, room_key(room, "epoch"),
+             room_key(room, "hidden")],
             ["1" if nonce is not None else "0", _entry(message), self._history_max, NONCE_TTL,
-             secrets.token_hex(8), self._max_age_ms, ts - self._max_age_ms],
+             secrets.token_hex(8), self._max_age_ms, ts - self._max_age_ms, "1" if hidden else "0"],
         )
         return Appended(Message(room, int(seq), ts, user, text), duplicate=bool(duplicate))
 
     async def _read(self, room: str, mode: str, seq: int | None, limit: int) -> tuple[int, str, list[Message]]:
         reply = await self._script(
-            "READ", [room_key(room, "seq"), room_key(room, "log"), room_key(room, "epoch")],
+            "READ", [room_key(room, "seq"), room_key(room, "log"), room_key(room, "epoch"), room_key(room, "hidden")],
             [mode, "" if seq is None else seq, limit, self._history_max, secrets.token_hex(8)],
         )
         last, epoch, *entries = reply
@@ -224,3 +242,201 @@ class RedisStore(Store):
     async def take(self, key: str, rate: float, burst: int) -> float:
         wait_ms = await self._script("TAKE", [f"{PREFIX}rl:{key}"], [rate, burst])
         return int(wait_ms) / 1000.0
+
+    # -- moderation: accounts, sanctions, room modes, flags, audit --------------------------------
+    # Deployment-wide records, small and rarely written. Flags share one hash tag so that deciding
+    # one (atomic, once) is a single-slot script on a cluster too.
+
+    _ACCOUNTS = f"{PREFIX}accounts"
+    _FAILURES = f"{PREFIX}login:failures"
+    _FAILED_AT = f"{PREFIX}login:failed_at"
+    _SANCTIONS = f"{PREFIX}sanctions"
+    _MODES = f"{PREFIX}room_modes"
+    _FLAG_ID = f"{PREFIX}{{flags}}:id"
+    _FLAGS = f"{PREFIX}{{flags}}:data"
+    _FLAGS_OPEN = f"{PREFIX}{{flags}}:open"
+    _FLAGS_BY_TS = f"{PREFIX}{{flags}}:by_ts"
+    _FLAGS_DECIDED = f"{PREFIX}{{flags}}:decided"
+    _AUDIT = f"{PREFIX}audit"
+
+    async def account(self, name: str) -> Account | None:
+        async def read() -> tuple[Any, Any, Any]:
+            return (await self._redis.hget(self._ACCOUNTS, name), await self._redis.hget(self._FAILURES, name),
+                    await self._redis.hget(self._FAILED_AT, name))
+
+        raw, failures, failed_at = await self._call(read)
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return Account(**{**data, "rooms": tuple(data["rooms"]), "failures": int(failures or 0),
+                          "failed_at": int(failed_at or 0)})
+
+    async def accounts(self) -> list[Account]:
+        names = sorted(_text(n) for n in await self._call(lambda: self._redis.hkeys(self._ACCOUNTS)))
+        found = [await self.account(name) for name in names]
+        return [a for a in found if a is not None]
+
+    async def account_put(self, account: Account) -> None:
+        data = asdict(account)
+        failures, failed_at = data.pop("failures"), data.pop("failed_at")
+
+        async def write() -> None:
+            await self._redis.hset(self._ACCOUNTS, account.name, json.dumps(data))
+            if failures:
+                await self._redis.hset(self._FAILURES, account.name, failures)
+                await self._redis.hset(self._FAILED_AT, account.name, failed_at)
+            else:
+                await self._redis.hdel(self._FAILURES, account.name)
+
+        await self._call(write)
+
+    async def account_remove(self, name: str) -> bool:
+        async def write() -> int:
+            await self._redis.hdel(self._FAILURES, name)
+            await self._redis.hdel(self._FAILED_AT, name)
+            return int(await self._redis.hdel(self._ACCOUNTS, name))
+
+        return bool(await self._call(write))
+
+    async def login_attempt(self, name: str, ok: bool, now_ms: int) -> None:
+        async def write() -> None:
+            if not await self._redis.hexists(self._ACCOUNTS, name):
+                return
+            if ok:
+                await self._redis.hdel(self._FAILURES, name)
+            else:
+                await self._redis.hincrby(self._FAILURES, name, 1)
+                await self._redis.hset(self._FAILED_AT, name, now_ms)
+
+        await self._call(write)
+
+    async def set_hidden(self, room: str, seq: int, hidden: bool) -> Message | None:
+        message = await self.message(room, seq)
+        if message is None:
+            return None
+        key = room_key(room, "hidden")
+        if hidden:
+            await self._call(lambda: self._redis.sadd(key, seq))
+        else:
+            await self._call(lambda: self._redis.srem(key, seq))
+        return message
+
+    @staticmethod
+    def _sanction_field(kind: str, subject: str, room: str) -> str:
+        return f"{kind}|{subject}|{room}"
+
+    async def sanction_put(self, sanction: Sanction) -> None:
+        field = self._sanction_field(sanction.kind, sanction.subject, sanction.room)
+        await self._call(lambda: self._redis.hset(self._SANCTIONS, field, json.dumps(asdict(sanction))))
+
+    async def sanction_remove(self, kind: str, subject: str, room: str) -> int:
+        field = self._sanction_field(kind, subject, room)
+        return int(await self._call(lambda: self._redis.hdel(self._SANCTIONS, field)))
+
+    async def sanctions(self, now_ms: int) -> list[Sanction]:
+        rows = await self._call(lambda: self._redis.hgetall(self._SANCTIONS))
+        live, expired = [], []
+        for field, raw in rows.items():
+            sanction = Sanction(**json.loads(raw))
+            if sanction.until == 0 or sanction.until > now_ms:
+                live.append(sanction)
+            else:
+                expired.append(field)
+        if expired:
+            await self._call(lambda: self._redis.hdel(self._SANCTIONS, *expired))
+        return live
+
+    async def room_mode_put(self, room: str, mode: RoomMode) -> None:
+        if mode == RoomMode():
+            await self._call(lambda: self._redis.hdel(self._MODES, room))
+        else:
+            await self._call(lambda: self._redis.hset(self._MODES, room, f"{mode.slow}|{int(mode.locked)}"))
+
+    async def room_modes(self) -> dict[str, RoomMode]:
+        rows = await self._call(lambda: self._redis.hgetall(self._MODES))
+        modes = {}
+        for room, value in rows.items():
+            slow, _, locked = _text(value).partition("|")
+            modes[_text(room)] = RoomMode(int(slow), locked == "1")
+        return modes
+
+    @staticmethod
+    def _flag_json(flag: Flag) -> str:
+        data = asdict(flag)
+        data["user"] = flag.user.wire()
+        return json.dumps(data)
+
+    @staticmethod
+    def _flag(raw: Any, decision: Any = None) -> Flag:
+        data = json.loads(raw)
+        data["user"] = User.from_wire(data["user"])
+        data["rules"] = tuple(data["rules"])
+        flag = Flag(**data)
+        if decision:
+            state, by, at = _text(decision).split("|")
+            flag = replace(flag, state=state, decided_by=by, decided_at=int(at))
+        return flag
+
+    async def flag_add(self, flag: Flag) -> Flag:
+        flag_id = int(await self._call(lambda: self._redis.incr(self._FLAG_ID)))
+        flag = replace(flag, id=flag_id)
+        forget = int(time.time() * 1000) - self._max_age_ms  # flags quote messages: forgotten with them
+
+        async def write() -> None:
+            old = await self._redis.zrangebyscore(self._FLAGS_BY_TS, "-inf", forget)
+            if old:
+                await self._redis.hdel(self._FLAGS, *old)
+                await self._redis.hdel(self._FLAGS_DECIDED, *old)
+                await self._redis.zrem(self._FLAGS_OPEN, *old)
+                await self._redis.zrem(self._FLAGS_BY_TS, *old)
+            await self._redis.hset(self._FLAGS, str(flag_id), self._flag_json(flag))
+            await self._redis.zadd(self._FLAGS_BY_TS, {str(flag_id): flag.ts})
+            if flag.state == "open":
+                await self._redis.zadd(self._FLAGS_OPEN, {str(flag_id): flag_id})
+
+        await self._call(write)
+        return flag
+
+    async def flag_decide(self, flag_id: int, state: str, by: str, now_ms: int) -> Flag | None:
+        decision = f"{state}|{by}|{now_ms}"
+        raw = await self._script("FLAG_DECIDE", [self._FLAGS_OPEN, self._FLAGS_DECIDED, self._FLAGS],
+                                 [str(flag_id), decision])
+        return self._flag(raw, decision) if raw else None
+
+    async def flags(self, room: str | None = None, open_only: bool = True, since_ms: int = 0,
+                    limit: int = 200) -> list[Flag]:
+        async def read() -> tuple[list[Any], list[Any], list[Any]]:
+            if open_only:
+                ids = await self._redis.zrange(self._FLAGS_OPEN, 0, -1)
+            else:
+                ids = await self._redis.zrangebyscore(self._FLAGS_BY_TS, since_ms, "+inf")
+            if not ids:
+                return [], [], []
+            keys = [_text(i) for i in ids]
+            return ids, await self._redis.hmget(self._FLAGS, keys), await self._redis.hmget(self._FLAGS_DECIDED, keys)
+
+        _, raws, decisions = await self._call(read)
+        flags = [self._flag(raw, decision) for raw, decision in zip(raws, decisions, strict=True) if raw]
+        flags = [f for f in flags if (room is None or f.room == room) and f.ts >= since_ms]
+        flags.sort(key=lambda f: f.id)
+        return flags[-limit:]
+
+    async def audit_add(self, entry: AuditEntry) -> None:
+        member = json.dumps({**asdict(entry), "n": secrets.token_hex(4)})  # equal entries stay distinct
+        cutoff = int(time.time() * 1000) - self._audit_max_age_ms
+
+        async def write() -> None:
+            await self._redis.zadd(self._AUDIT, {member: entry.ts})
+            await self._redis.zremrangebyscore(self._AUDIT, "-inf", cutoff)
+
+        await self._call(write)
+
+    async def audit(self, since_ms: int = 0, limit: int = 1000) -> list[AuditEntry]:
+        cutoff = max(since_ms, int(time.time() * 1000) - self._audit_max_age_ms)
+        rows = await self._call(lambda: self._redis.zrangebyscore(self._AUDIT, cutoff, "+inf", start=0, num=limit))
+        entries = []
+        for raw in rows:
+            data = json.loads(_text(raw))
+            data.pop("n", None)
+            entries.append(AuditEntry(**data))
+        return entries

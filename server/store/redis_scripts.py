@@ -6,8 +6,9 @@ entries never collide), the ts in 12 hex digits (so that retention by age needs 
 MessagePack of `[user_id, alias, role, text]`.
 """
 
-# KEYS: seq, log, nonce (or a dummy in the room's slot), epoch
-# ARGV: has_nonce, ts-prefixed entry (no seq), keep (count), nonce ttl (s), fresh epoch, max age (ms), cutoff ts
+# KEYS: seq, log, nonce (or a dummy in the room's slot), epoch, hidden
+# ARGV: has_nonce, ts-prefixed entry (no seq), keep (count), nonce ttl (s), fresh epoch, max age (ms), cutoff ts,
+#       hidden ('1': held for review, kept out of history until released)
 # Retention is applied here, on the room being written: the count cap, then up to 16 entries past
 # the age cutoff; a room nobody writes to expires whole once its newest entry is past the age.
 APPEND = """
@@ -26,13 +27,18 @@ for _ = 1, 16 do
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, 0)
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
+if ARGV[8] == '1' then
+  redis.call('SADD', KEYS[5], seq)
+  redis.call('PEXPIRE', KEYS[5], ARGV[6])
+end
 if ARGV[1] == '1' then redis.call('SET', KEYS[3], seq, 'EX', ARGV[4]) end
 return {seq, 0}
 """
 
-# KEYS: seq, log, epoch
+# KEYS: seq, log, epoch, hidden
 # ARGV: mode ('latest' | 'since' | 'before'), seq, limit, keep, fresh epoch
-# Returns {last_seq, epoch, entry...}; entries oldest first; 'since' reads limit+1 to tell `more`.
+# Returns {last_seq, epoch, entry...}; entries oldest first, hidden ones left out; 'since' reads
+# limit+1 to tell `more`. A room retains at most `keep` entries, so the scan is bounded.
 READ = """
 if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SET', KEYS[3], ARGV[5]) end
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -40,19 +46,29 @@ local floor = last - tonumber(ARGV[4])
 local limit = tonumber(ARGV[3])
 local entries
 if ARGV[1] == 'latest' then
-  entries = redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', '(' .. floor, 'LIMIT', 0, limit)
+  entries = redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', '(' .. floor)
 elseif ARGV[1] == 'since' then
   local from = math.max(tonumber(ARGV[2]), floor)
-  entries = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. from, '+inf', 'LIMIT', 0, limit + 1)
+  entries = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. from, '+inf')
+  limit = limit + 1
 else
   local upper = ARGV[2] == '' and '+inf' or ('(' .. ARGV[2])
-  entries = redis.call('ZREVRANGEBYSCORE', KEYS[2], upper, '(' .. floor, 'LIMIT', 0, limit)
+  entries = redis.call('ZREVRANGEBYSCORE', KEYS[2], upper, '(' .. floor)
+end
+local hidden = redis.call('SCARD', KEYS[4]) > 0
+local kept = {}
+for i = 1, #entries do
+  if #kept >= limit then break end
+  local e = entries[i]
+  if not hidden or redis.call('SISMEMBER', KEYS[4], tonumber(string.sub(e, 1, 16), 16)) == 0 then
+    kept[#kept + 1] = e
+  end
 end
 local out = {last, redis.call('GET', KEYS[3])}
 if ARGV[1] == 'since' then
-  for i = 1, #entries do out[#out + 1] = entries[i] end
+  for i = 1, #kept do out[#out + 1] = kept[i] end
 else
-  for i = #entries, 1, -1 do out[#out + 1] = entries[i] end
+  for i = #kept, 1, -1 do out[#out + 1] = kept[i] end
 end
 return out
 """
@@ -116,4 +132,12 @@ if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) * 100
 redis.call('HSET', KEYS[1], 't', tostring(tokens), 's', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return wait
+"""
+
+# KEYS: open flags (zset), decisions (hash), flags (hash); ARGV: flag id, "state|by|at"
+# Decides a flag only while it is open, so two facilitators on two nodes cannot both decide it.
+FLAG_DECIDE = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return false end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return redis.call('HGET', KEYS[3], ARGV[1])
 """

@@ -24,16 +24,22 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from server.protocol.model import Message, User
 from server.ratelimit import Buckets
 from server.store.base import (
+    Account,
     Appended,
+    AuditEntry,
+    Flag,
     Page,
     PresenceChange,
     Report,
+    RoomMode,
+    Sanction,
     Store,
     StoreUnavailable,
 )
@@ -52,12 +58,37 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (room, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_ts ON messages (ts);
+CREATE TABLE IF NOT EXISTS accounts (
+    name TEXT PRIMARY KEY, id TEXT NOT NULL, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+    generation INTEGER NOT NULL, rooms TEXT NOT NULL, created INTEGER NOT NULL,
+    failures INTEGER NOT NULL DEFAULT 0, failed_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sanctions (
+    kind TEXT NOT NULL, subject TEXT NOT NULL, room TEXT NOT NULL, until INTEGER NOT NULL,
+    reason TEXT NOT NULL, by TEXT NOT NULL, origin TEXT NOT NULL, PRIMARY KEY (kind, subject, room)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS room_modes (room TEXT PRIMARY KEY, slow INTEGER NOT NULL, locked INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS flags (
+    id INTEGER PRIMARY KEY, room TEXT NOT NULL, seq INTEGER NOT NULL, category TEXT NOT NULL,
+    rules TEXT NOT NULL, severity INTEGER NOT NULL, excerpt TEXT NOT NULL, user_id TEXT NOT NULL,
+    alias TEXT NOT NULL, role TEXT NOT NULL, ts INTEGER NOT NULL, state TEXT NOT NULL, held INTEGER NOT NULL,
+    reporter TEXT, reason TEXT, decided_by TEXT, decided_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS flags_open ON flags (state, room);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    room TEXT NOT NULL, seq INTEGER NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
 CREATE TABLE IF NOT EXISTS reports (
     id INTEGER PRIMARY KEY, room TEXT NOT NULL, seq INTEGER NOT NULL, reporter_id TEXT NOT NULL,
     reason TEXT, ts INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'open'
 );
 """
 _COLUMNS = "room, seq, ts, user_id, alias, role, text"
+_ACCOUNT = "name, id, role, password_hash, generation, rooms, created, failures, failed_at"
+_FLAG = ("id, room, seq, category, rules, severity, excerpt, user_id, alias, role, ts, state, held, "
+         "reporter, reason, decided_by, decided_at")
 NONCE_CACHE = 50_000  # recent (room, user, nonce) keys kept for dedupe; older ones have long been acked
 PRUNE_INTERVAL = 30.0
 
@@ -72,6 +103,20 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=5000")
     return conn
+
+
+def _row_account(row: tuple[Any, ...]) -> Account:
+    name, id_, role, pw, gen, rooms, created, failures, failed_at = row
+    return Account(name, id_, role, pw, gen, tuple(r for r in rooms.split(",") if r), created, failures,
+                   failed_at)
+
+
+def _row_flag(row: tuple[Any, ...]) -> Flag:
+    (id_, room, seq, category, rules, severity, excerpt, user_id, alias, role, ts, state, held, reporter,
+     reason, decided_by, decided_at) = row
+    return Flag(room, seq, category, tuple(r for r in rules.split(",") if r), severity, excerpt,
+                User(user_id, alias, role), ts, state, id_, bool(held), reporter, reason, decided_by,
+                decided_at)
 
 
 def _row_message(row: tuple[Any, ...]) -> Message:
@@ -172,7 +217,13 @@ class _Writer:
 
 
 class SQLiteStore(Store):
-    def __init__(self, data_dir: Path, history_max: int, history_max_age: float) -> None:
+    def __init__(self, data_dir: Path, history_max: int, history_max_age: float,
+                 audit_max_age: float = 365 * 86400.0, exclusive: bool = True) -> None:
+        """`exclusive=False` is for the `peerchat users|audit` commands: they open the file next to a
+        running server without its lock file, relying on SQLite's own locking, and never append
+        messages (the server's in-memory `seq` counter stays the truth)."""
+        self._audit_max_age_ms = int(audit_max_age * 1000)
+        self._exclusive = exclusive
         self._dir = data_dir
         self._path = data_dir / "peerchat.sqlite3"
         self._history_max = history_max
@@ -193,6 +244,11 @@ class SQLiteStore(Store):
 
     async def open(self) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)
+        if not self._exclusive:
+            await asyncio.to_thread(self._load)
+            self._writer = _Writer(self._path, asyncio.get_running_loop(), max_batch=1)
+            self._writer.start()
+            return
         self._lock_fd = os.open(self._dir / "peerchat.lock", os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -209,6 +265,9 @@ class SQLiteStore(Store):
         conn = connect(self._path)
         try:
             conn.executescript(SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
+            if "hidden" not in columns:  # a data dir from before moderation
+                conn.execute("ALTER TABLE messages ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0")
             row = conn.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
             if row is None:
                 row = (secrets.token_hex(8),)
@@ -254,7 +313,8 @@ class SQLiteStore(Store):
             raise StoreUnavailable("the store is closed")
         return await self._writer.submit(op)
 
-    async def append(self, room: str, user: User, text: str, ts: int, nonce: str | None) -> Appended:
+    async def append(self, room: str, user: User, text: str, ts: int, nonce: str | None,
+                     hidden: bool = False) -> Appended:
         key = (room, user.id, nonce) if nonce is not None else None
         if key is not None and (seen := self._nonces.get(key)) is not None:
             seq = seen if isinstance(seen, int) else await asyncio.shield(seen)
@@ -265,8 +325,8 @@ class SQLiteStore(Store):
 
         def insert(conn: sqlite3.Connection) -> int:
             conn.execute(
-                f"INSERT INTO messages ({_COLUMNS}, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (room, seq, ts, user.id, user.alias, user.role, text, nonce),
+                f"INSERT INTO messages ({_COLUMNS}, nonce, hidden) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (room, seq, ts, user.id, user.alias, user.role, text, nonce, int(hidden)),
             )
             conn.execute(
                 "INSERT INTO rooms (room, last_seq) VALUES (?, ?) "
@@ -310,13 +370,20 @@ class SQLiteStore(Store):
 
     async def prune(self) -> None:
         """Forget what retention says to forget: for an anonymous community forgetting is a feature."""
-        cutoff = int(time.time() * 1000) - self._history_max_age_ms
+        now = int(time.time() * 1000)
+        cutoff = now - self._history_max_age_ms
+        audit_cutoff = now - self._audit_max_age_ms
         keep = self._history_max
 
         def prune(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM messages WHERE ts < ?", (cutoff,))
             conn.execute("DELETE FROM messages WHERE seq <= (SELECT last_seq FROM rooms "
                          "WHERE rooms.room = messages.room) - ?", (keep,))
+            # Flags quote what was said: they are forgotten with the history they quote.
+            conn.execute("DELETE FROM flags WHERE ts < ?", (cutoff,))
+            conn.execute("DELETE FROM reports WHERE ts < ?", (cutoff,))
+            conn.execute("DELETE FROM audit WHERE ts < ?", (audit_cutoff,))
+            conn.execute("DELETE FROM sanctions WHERE until > 0 AND until < ?", (now,))
 
         await self._write(prune)
 
@@ -360,7 +427,7 @@ class SQLiteStore(Store):
         def read(conn: sqlite3.Connection) -> Page:
             last, floor = self._window(conn, room)
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq > ? AND ts >= ? "
+                f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq > ? AND ts >= ? AND hidden = 0 "
                 "ORDER BY seq DESC LIMIT ?", (room, floor, cutoff, limit)).fetchall()
             return Page([_row_message(r) for r in reversed(rows)], last, self._epoch)
 
@@ -372,7 +439,7 @@ class SQLiteStore(Store):
         def read(conn: sqlite3.Connection) -> Page:
             last, floor = self._window(conn, room)
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq > ? AND ts >= ? "
+                f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq > ? AND ts >= ? AND hidden = 0 "
                 "ORDER BY seq LIMIT ?", (room, max(seq, floor), cutoff, limit + 1)).fetchall()
             messages = [_row_message(r) for r in rows[:limit]]
             first_kept = messages[0].seq if messages else last + 1
@@ -389,6 +456,7 @@ class SQLiteStore(Store):
             upper = last + 1 if seq is None else seq
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq < ? AND seq > ? AND ts >= ? "
+                "AND hidden = 0 "
                 "ORDER BY seq DESC LIMIT ?", (room, upper, floor, cutoff, limit)).fetchall()
             return [_row_message(r) for r in reversed(rows)]
 
@@ -424,3 +492,157 @@ class SQLiteStore(Store):
 
     async def take(self, key: str, rate: float, burst: int) -> float:
         return self._buckets.take(key, rate, burst)
+
+    # -- moderation ------------------------------------------------------------------------------
+
+    async def account(self, name: str) -> Account | None:
+        def read(conn: sqlite3.Connection) -> Account | None:
+            row = conn.execute(f"SELECT {_ACCOUNT} FROM accounts WHERE name = ?", (name,)).fetchone()
+            return _row_account(row) if row else None
+
+        return await self._read(read)
+
+    async def accounts(self) -> list[Account]:
+        def read(conn: sqlite3.Connection) -> list[Account]:
+            return [_row_account(r) for r in conn.execute(f"SELECT {_ACCOUNT} FROM accounts ORDER BY name")]
+
+        return await self._read(read)
+
+    async def account_put(self, account: Account) -> None:
+        a = account
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(f"INSERT OR REPLACE INTO accounts ({_ACCOUNT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (a.name, a.id, a.role, a.password_hash, a.generation, ",".join(a.rooms), a.created,
+                          a.failures, a.failed_at))
+
+        await self._write(write)
+
+    async def account_remove(self, name: str) -> bool:
+        def write(conn: sqlite3.Connection) -> bool:
+            return conn.execute("DELETE FROM accounts WHERE name = ?", (name,)).rowcount > 0
+
+        return bool(await self._write(write))
+
+    async def login_attempt(self, name: str, ok: bool, now_ms: int) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            if ok:
+                conn.execute("UPDATE accounts SET failures = 0 WHERE name = ?", (name,))
+            else:
+                conn.execute("UPDATE accounts SET failures = failures + 1, failed_at = ? WHERE name = ?",
+                             (now_ms, name))
+
+        await self._write(write)
+
+    async def set_hidden(self, room: str, seq: int, hidden: bool) -> Message | None:
+        def write(conn: sqlite3.Connection) -> Message | None:
+            conn.execute("UPDATE messages SET hidden = ? WHERE room = ? AND seq = ?",
+                         (int(hidden), room, seq))
+            row = conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq = ?",
+                               (room, seq)).fetchone()
+            return _row_message(row) if row else None
+
+        result: Message | None = await self._write(write)
+        return result
+
+    async def sanction_put(self, sanction: Sanction) -> None:
+        s = sanction
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT OR REPLACE INTO sanctions (kind, subject, room, until, reason, by, origin) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (s.kind, s.subject, s.room, s.until, s.reason, s.by, s.origin))
+
+        await self._write(write)
+
+    async def sanction_remove(self, kind: str, subject: str, room: str) -> int:
+        def write(conn: sqlite3.Connection) -> int:
+            return conn.execute("DELETE FROM sanctions WHERE kind = ? AND subject = ? AND room = ?",
+                                (kind, subject, room)).rowcount
+
+        return int(await self._write(write))
+
+    async def sanctions(self, now_ms: int) -> list[Sanction]:
+        def read(conn: sqlite3.Connection) -> list[Sanction]:
+            rows = conn.execute("SELECT kind, subject, room, until, reason, by, origin FROM sanctions "
+                                "WHERE until = 0 OR until > ?", (now_ms,)).fetchall()
+            return [Sanction(*row) for row in rows]
+
+        return await self._read(read)
+
+    async def room_mode_put(self, room: str, mode: RoomMode) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            if mode == RoomMode():
+                conn.execute("DELETE FROM room_modes WHERE room = ?", (room,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO room_modes (room, slow, locked) VALUES (?, ?, ?)",
+                             (room, mode.slow, int(mode.locked)))
+
+        await self._write(write)
+
+    async def room_modes(self) -> dict[str, RoomMode]:
+        def read(conn: sqlite3.Connection) -> dict[str, RoomMode]:
+            rows = conn.execute("SELECT room, slow, locked FROM room_modes").fetchall()
+            return {room: RoomMode(slow, bool(locked)) for room, slow, locked in rows}
+
+        return await self._read(read)
+
+    async def flag_add(self, flag: Flag) -> Flag:
+        f = flag
+
+        def write(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                f"INSERT INTO flags ({_FLAG}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (f.room, f.seq, f.category, ",".join(f.rules), f.severity, f.excerpt, f.user.id, f.user.alias,
+                 f.user.role, f.ts, f.state, int(f.held), f.reporter, f.reason, f.decided_by, f.decided_at))
+            return int(cursor.lastrowid or 0)
+
+        return replace(flag, id=int(await self._write(write)))
+
+    async def flag_decide(self, flag_id: int, state: str, by: str, now_ms: int) -> Flag | None:
+        def write(conn: sqlite3.Connection) -> Flag | None:
+            changed = conn.execute("UPDATE flags SET state = ?, decided_by = ?, decided_at = ? "
+                                   "WHERE id = ? AND state = 'open'", (state, by, now_ms, flag_id)).rowcount
+            if not changed:
+                return None
+            row = conn.execute(f"SELECT {_FLAG} FROM flags WHERE id = ?", (flag_id,)).fetchone()
+            return _row_flag(row)
+
+        result: Flag | None = await self._write(write)
+        return result
+
+    async def flags(self, room: str | None = None, open_only: bool = True, since_ms: int = 0,
+                    limit: int = 200) -> list[Flag]:
+        def read(conn: sqlite3.Connection) -> list[Flag]:
+            where: list[str] = ["ts >= ?"]
+            args: list[object] = [since_ms]
+            if room is not None:
+                where.append("room = ?")
+                args.append(room)
+            if open_only:
+                where.append("state = 'open'")
+            rows = conn.execute(f"SELECT {_FLAG} FROM flags WHERE {' AND '.join(where)} "
+                                "ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+            return [_row_flag(r) for r in reversed(rows)]
+
+        return await self._read(read)
+
+    async def audit_add(self, entry: AuditEntry) -> None:
+        e = entry
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO audit (ts, actor, action, room, seq, target, detail) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (e.ts, e.actor, e.action, e.room, e.seq, e.target, e.detail))
+
+        await self._write(write)
+
+    async def audit(self, since_ms: int = 0, limit: int = 1000) -> list[AuditEntry]:
+        cutoff = max(since_ms, int(time.time() * 1000) - self._audit_max_age_ms)
+
+        def read(conn: sqlite3.Connection) -> list[AuditEntry]:
+            rows = conn.execute("SELECT ts, actor, action, room, seq, target, detail FROM audit "
+                                "WHERE ts >= ? ORDER BY id LIMIT ?", (cutoff, limit)).fetchall()
+            return [AuditEntry(*row) for row in rows]
+
+        return await self._read(read)

@@ -41,9 +41,12 @@ def build_backends(settings: Settings) -> tuple[Store, Broker]:
     """The embedded default (SQLite and an in-memory broker) or Redis, one server or a cluster."""
     if settings.redis_url:
         client = redis_client.connect(settings.redis_url)
-        store = RedisStore(client, settings.history_max, settings.history_max_age, node_timeout=settings.node_timeout)
-        return store, RedisBroker(client)
-    return SQLiteStore(settings.data_dir, settings.history_max, settings.history_max_age), MemoryBroker()
+        redis_store = RedisStore(client, settings.history_max, settings.history_max_age, settings.audit_max_age,
+                                 node_timeout=settings.node_timeout)
+        return redis_store, RedisBroker(client)
+    store = SQLiteStore(settings.data_dir, settings.history_max, settings.history_max_age,
+                        settings.audit_max_age)
+    return store, MemoryBroker()
 
 
 def client_dir() -> Path:
@@ -70,6 +73,8 @@ def create_app(settings: Settings) -> App:
 
     routes = [
         Route("/api/session", api.session, methods=["POST"]),
+        Route("/api/login", api.login, methods=["POST"]),
+        Route("/api/audit", api.audit, methods=["GET"]),
         Route("/api/rooms", api.rooms, methods=["GET"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/readyz", api.readyz, methods=["GET"]),

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
+from server.auth import accounts
 from server.auth.tokens import InvalidToken, TokenSigner
 from server.config import Settings
 from server.hub.service import Hub, Session
@@ -25,6 +26,7 @@ from server.protocol.codec import decode
 from server.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from server.protocol.model import User
 from server.ratelimit import Strikes, TokenBucket
+from server.store.base import StoreUnavailable
 from server.web.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ class SocketEndpoint:
         text = first.get("text") is not None
         conn = Connection(secrets.token_hex(8), send, text, self.limits.outbound_queue, self.metrics)
         try:
-            session = self._handshake(conn, first)
+            session = await self._handshake(conn, first)
             if session is not None:
                 try:
                     await self._read_forever(session, conn, receive)
@@ -92,25 +94,42 @@ class SocketEndpoint:
         finally:
             await conn.finish(grace=5)
 
-    def _handshake(self, conn: Connection, message: Message) -> Session | None:
+    async def _handshake(self, conn: Connection, message: Message) -> Session | None:
         rid = None
+        account = None
         try:
-            data = message.get("text")
-            if data is None:
-                data = message.get("bytes") or b""
+            text = message.get("text")
+            data: bytes | str = text if text is not None else (message.get("bytes") or b"")
             frame = f.parse(decode(data, self.limits.max_frame_bytes), self.limits.max_text)
             rid = frame.rid
             if not isinstance(frame, f.Hello):
                 raise ProtocolError(ErrorCode.UNAUTHORIZED, "say hello with a token first", rid)
             claims = self.signer.verify(frame.token)
+            if claims.role != "member":
+                # A facilitator or staff token counts only while its account exists unchanged.
+                account = await accounts.current(self.hub.store, claims)
+                if account is None:
+                    raise InvalidToken("account removed or changed")
+        except StoreUnavailable:
+            conn.push_frame(f.error(ErrorCode.UNAVAILABLE, "the service is briefly unavailable; retry", rid))
+            conn.close(CloseCode.RESTARTING, "unavailable")
+            return None
         except (ProtocolError, InvalidToken) as exc:
             conn.push_frame(f.error(ErrorCode.UNAUTHORIZED, "a valid session token is needed", rid))
             self.metrics.errors.labels(ErrorCode.UNAUTHORIZED.value).inc()
             log.info("connection %s refused: %s", conn.id, type(exc).__name__)
             conn.close(CloseCode.UNAUTHORIZED, "unauthorized")
             return None
-        session = self.hub.attach(conn, User(claims.sub, claims.alias, claims.role))
+        session = self.hub.attach(
+            conn, User(claims.sub, claims.alias, claims.role), lineage=claims.lineage, device=claims.device,
+            born=claims.born, account=account.name if account else "",
+            generation=account.generation if account else 0,
+            keeps=frozenset(account.rooms) if account else frozenset())
         conn.push_frame(f.reply("welcome", rid, user=session.user.wire()))
+        try:
+            await self.hub.start_duty(session)
+        except StoreUnavailable:
+            log.warning("user %s: not put on duty: store unavailable", claims.sub)
         log.debug("connection %s: user %s connected", conn.id, claims.sub)
         return session
 

@@ -45,3 +45,25 @@ def test_redis_location_is_described_without_password() -> None:
     assert redis_client.describe("redis://:hunter2@redis.internal:6380/0") == "redis://redis.internal:6380"
     assert redis_client.describe("redis+cluster://user:pw@10.0.0.1:7000") == "redis+cluster://10.0.0.1:7000"
     assert redis_client.is_cluster("redis+cluster://h:1") and not redis_client.is_cluster("redis://h:1")
+
+def test_room_moderation_policy_over_deployment_defaults(tmp_path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[moderation]\nhold = ["contact"]\naudit_retention_days = 30\njoin_wave = 4\n'
+                    '[[rooms]]\nid = "a"\ntitle = "A"\ntopic = "t"\n'
+                    '[[rooms]]\nid = "b"\ntitle = "B"\ntopic = "t"\n'
+                    '[rooms.moderation]\nhold = ["contact", "solicitation"]\nmin_session_age = 300\n')
+    settings = load_settings({"config_file": path}, env={})
+    a, b = settings.rooms
+    assert a.policy.hold == frozenset({"contact"}) and a.min_session_age == 0
+    assert b.policy.hold == frozenset({"contact", "solicitation"}) and b.min_session_age == 300
+    assert settings.audit_max_age == 30 * 86400 and settings.join_wave == 4
+
+
+def test_a_typo_in_a_room_policy_is_an_error(tmp_path) -> None:
+    import pytest
+
+    from server.config import ConfigError
+    path = tmp_path / "c.toml"
+    path.write_text('[[rooms]]\nid = "a"\ntitle = "A"\ntopic = "t"\n[rooms.moderation]\nhodl = ["contact"]\n')
+    with pytest.raises(ConfigError, match="hodl"):
+        load_settings({"config_file": path}, env={})

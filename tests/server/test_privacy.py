@@ -28,6 +28,18 @@ async def test_logs_hold_no_text_token_device_key_or_address(make_server) -> Non
         secrets_used.append(text)
         ack = await a.say("t00", text, nonce=f"nonce-{secrets.token_hex(4)}")
     await a.request({"t": "report", "room": "t00", "seq": ack["seq"], "reason": "reason " + secrets.token_hex(6)})
+    # Moderation: a password, a staff token, a held message and a flag quoting it.
+    password = "privacy passphrase " + secrets.token_hex(6)
+    server.add_user("privacy-fac", password=password)
+    staff_token = server.staff_token("privacy-fac", password)
+    secrets_used += [password, staff_token]
+    fac = await Client.open(server, token=staff_token)
+    held_text = f"text me at 415 555 {secrets.randbelow(9000) + 1000} {secrets.token_hex(4)}"
+    secrets_used.append(held_text)
+    held = await a.say("t00", held_text)
+    flag = await fac.expect(lambda fr: fr.get("t") == "flag" and fr["flag"]["seq"] == held["seq"])
+    await fac.request({"t": "mod", "action": "dismiss", "flag": flag["flag"]["id"], "reason": "contact"})
+    server.login("privacy-fac", "wrong " + password)
     bad = "bad-frame-" + secrets.token_hex(6)
     secrets_used.append(bad)
     await a.send_raw(bad.encode())

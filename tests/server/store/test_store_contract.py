@@ -23,7 +23,7 @@ def make_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest, histor
     if kind == "sqlite":
         return SQLiteStore(tmp_path, history_max=history_max, history_max_age=history_max_age)
     url = request.getfixturevalue("redis_url")
-    return RedisStore(redis_client.connect(url), history_max, history_max_age, node_id)
+    return RedisStore(redis_client.connect(url), history_max, history_max_age, node_id=node_id)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -183,3 +183,49 @@ async def test_dead_nodes_leave_presence(redis_url: str) -> None:
     finally:
         await alive.close()
         await dead.close()
+
+async def test_accounts_and_login_counters(store: Store) -> None:
+    from server.store.base import Account
+    await store.account_put(Account("ann", "a_1", "facilitator", "hash", 1, ("t00",), 5))
+    assert (await store.account("ann")).rooms == ("t00",)  # type: ignore[union-attr]
+    await store.login_attempt("ann", False, 100)
+    await store.login_attempt("ann", False, 200)
+    got = await store.account("ann")
+    assert got is not None and got.failures == 2 and got.failed_at == 200
+    await store.login_attempt("ann", True, 300)
+    assert (await store.account("ann")).failures == 0  # type: ignore[union-attr]
+    assert [a.name for a in await store.accounts()] == ["ann"]
+    assert await store.account_remove("ann") and await store.account("ann") is None
+
+
+async def test_hidden_messages_stay_out_of_history_until_shown(store: Store) -> None:
+    import time
+    now = int(time.time() * 1000)
+    await store.append("r", ALICE, "visible", now, None)
+    held = await store.append("r", ALICE, "held", now, None, hidden=True)
+    assert [m.text for m in (await store.latest("r", 10)).messages] == ["visible"]
+    assert (await store.message("r", held.message.seq)).text == "held"  # type: ignore[union-attr]
+    await store.set_hidden("r", held.message.seq, False)
+    assert [m.text for m in await store.before("r", None, 10)] == ["visible", "held"]
+    assert await store.set_hidden("r", 99, True) is None
+
+
+async def test_sanctions_modes_flags_audit(store: Store) -> None:
+    from server.store.base import AuditEntry, Flag, RoomMode, Sanction
+    await store.sanction_put(Sanction("ban", "u:m_a", "r", 0, "why", "fac", "m_a"))
+    await store.sanction_put(Sanction("mute", "u:m_b", "", 1000, "", "fac", "m_b"))
+    assert [s.subject for s in await store.sanctions(2000)] == ["u:m_a"]
+    assert await store.sanction_remove("ban", "u:m_a", "r") == 1
+    await store.room_mode_put("r", RoomMode(10, True))
+    assert await store.room_modes() == {"r": RoomMode(10, True)}
+    await store.room_mode_put("r", RoomMode())
+    assert await store.room_modes() == {}
+    flag = await store.flag_add(Flag("r", 3, "report", ("report",), 1, "x", ALICE, 10, reporter="m_b"))
+    assert flag.id and [f.id for f in await store.flags("r")] == [flag.id]
+    decided = await store.flag_decide(flag.id, "dismissed", "fac", 20)
+    assert decided is not None and decided.state == "dismissed" and decided.reporter == "m_b"
+    assert await store.flag_decide(flag.id, "released", "fac", 30) is None  # decided once
+    assert await store.flags("r") == [] and len(await store.flags("r", open_only=False)) == 1
+    import time
+    await store.audit_add(AuditEntry(int(time.time() * 1000), "fac", "ban", "r", 3, "m_a", "1h"))
+    assert [e.action for e in await store.audit()] == ["ban"]
