@@ -17,18 +17,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
+from server import backends
 from server.auth import accounts
 from server.config import Settings
 from server.store.base import Store
 
 
 def open_store(settings: Settings) -> Store:
-    if settings.redis_url:
-        raise SystemExit("--redis-url: the Redis backend is not part of this build yet; run without it")
-    from server.store.sqlite import SQLiteStore
-
-    return SQLiteStore(settings.data_dir, settings.history_max, settings.history_max_age,
-                       settings.audit_max_age, exclusive=False)
+    return backends.build_store(settings)
 
 
 def read_password(stdin: TextIO, confirm: bool = True) -> str:

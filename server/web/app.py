@@ -18,18 +18,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from server import redis_client
+from server import backends
 from server.auth.secret import load_or_create_secret
 from server.auth.tokens import TokenSigner
-from server.broker.base import Broker
-from server.broker.memory import MemoryBroker
-from server.broker.redis import RedisBroker
 from server.config import Settings
 from server.hub.service import Hub
 from server.metrics import Metrics
-from server.store.base import Store
-from server.store.redis import RedisStore
-from server.store.sqlite import SQLiteStore
 from server.web.headers import SecurityHeaders
 from server.web.http import HttpApi
 from server.web.ws import SocketEndpoint
@@ -37,24 +31,13 @@ from server.web.ws import SocketEndpoint
 log = logging.getLogger(__name__)
 
 
-def build_backends(settings: Settings) -> tuple[Store, Broker]:
-    """The embedded default (SQLite and an in-memory broker) or Redis, one server or a cluster."""
-    if settings.redis_url:
-        client = redis_client.connect(settings.redis_url)
-        redis_store = RedisStore(client, settings.history_max, settings.history_max_age, settings.audit_max_age,
-                                 node_timeout=settings.node_timeout)
-        return redis_store, RedisBroker(client)
-    store = SQLiteStore(settings.data_dir, settings.history_max, settings.history_max_age,
-                        settings.audit_max_age)
-    return store, MemoryBroker()
-
 
 def client_dir() -> Path:
     return Path(str(resources.files("client_web")))
 
 
 def create_app(settings: Settings) -> App:
-    store, broker = build_backends(settings)
+    store, broker = backends.build(settings)
     metrics = Metrics()
     signer = TokenSigner(load_or_create_secret(settings.secret, settings.data_dir), settings.token_ttl)
     hub = Hub(settings, store, broker, metrics)
