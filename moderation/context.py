@@ -27,7 +27,7 @@ message are resolved once into the sentences and clauses they govern
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from moderation.normalize import Normalized
 
@@ -45,8 +45,22 @@ class MessageContext:
     ranges ``(first, last)`` where its terms occur.  Built once per analysed message.
     """
 
-    __slots__ = ("_clause", "_generic", "_habitual", "_joke", "_negations", "_past", "_present", "_quote_cue",
-                 "_quoted", "_recent", "_revive", "_sentence", "idioms")
+    __slots__ = (
+        "_active",
+        "_clause",
+        "_generic",
+        "_habitual",
+        "_joke",
+        "_negations",
+        "_past",
+        "_present",
+        "_quote_cue",
+        "_quoted",
+        "_recent",
+        "_revive",
+        "_sentence",
+        "idioms",
+    )
 
     def __init__(self, norm: Normalized, spans: Mapping[str, Sequence[_Span]]) -> None:
         sentence = self._sentence = norm.sentence
@@ -58,10 +72,10 @@ class MessageContext:
         self._present = {clause[a] for a, _ in spans.get("present", none)}
         # A revive marker counts only at the end of its clause ("and I still do", not
         # "but I still do my meetings"), give or take trailing context words ("... lol").
+        revive = spans.get("revive", none)
         trailing = {i for kind in ("present", "joke", "habitual") for a, b in spans.get(kind, none)
-                    for i in range(a, b + 1)}
-        self._revive = [(a, sentence[a]) for a, b in spans.get("revive", none)
-                        if _ends_clause(b, clause, trailing)]
+                    for i in range(a, b + 1)} if revive else set()
+        self._revive = [(a, sentence[a]) for a, b in revive if _ends_clause(b, clause, trailing)]
         self._recent = {sentence[a] for a, _ in spans.get("recent", none)}
         self._quote_cue = {sentence[a] for a, _ in spans.get("quote_cue", none)}
         self._generic = {sentence[a] for a, _ in spans.get("generic", none)}
@@ -69,6 +83,11 @@ class MessageContext:
         self._joke = bool(spans.get("joke"))
         quoted = norm.quoted
         self._quoted = quoted if True in quoted else None
+        # The contexts that can apply at all in this message: the others are not tested.
+        self._active = frozenset(name for name, present in (
+            ("joke", self._joke), ("generic", self._generic), ("habitual", self._habitual),
+            ("negation", self._negations), ("idiom", self.idioms),
+            ("quote", self._quoted is not None or self._quote_cue), ("past", self._past)) if present)
 
     def contexts(self, first: int, last: int, tense: str) -> frozenset[str]:
         """Names of the contexts that apply to the signal on words ``first..last``.
@@ -95,38 +114,33 @@ class MessageContext:
     # -- the individual contexts ------------------------------------------------------------
 
     def _applies(self, name: str, first: int, last: int) -> bool:
-        if name == "joke":
-            return self._joke
-        if name == "generic":
-            return self._sentence[first] in self._generic
-        if name == "habitual":
-            return self._sentence[first] in self._habitual
-        if name == "negation":
-            return bool(self._negations) and self._negated(first)
-        if name == "idiom":
-            return bool(self.idioms) and self._in_idiom(first, last)
-        if name == "quote":
-            return self._quoted_at(first, last)
-        if name == "past":
-            return self._past_narrative(first, last)
-        raise ValueError(f"unknown context {name!r}")
+        return name in self._active and _TESTS[name](self, first, last)
 
-    def _in_idiom(self, first: int, last: int) -> bool:
+    def _is_joke(self, first: int, last: int) -> bool:
+        return self._joke
+
+    def _is_generic(self, first: int, last: int) -> bool:
+        return self._sentence[first] in self._generic
+
+    def _is_habitual(self, first: int, last: int) -> bool:
+        return self._sentence[first] in self._habitual
+
+    def _is_idiom(self, first: int, last: int) -> bool:
         # An idiom cancels a signal it overlaps, unless it lies strictly inside a longer
         # signal: "kill me" is an idiom, "he threatened to kill me" is not.
         return any(a <= last and first <= b and not (first <= a and b <= last and (a, b) != (first, last))
                    for a, b in self.idioms)
 
-    def _quoted_at(self, first: int, last: int) -> bool:
+    def _is_quote(self, first: int, last: int) -> bool:
         return (self._quoted is not None and True in self._quoted[first:last + 1]) \
             or self._sentence[first] in self._quote_cue
 
-    def _negated(self, first: int) -> bool:
+    def _is_negation(self, first: int, last: int) -> bool:
         clause = self._clause[first]
         return any(first - NEGATION_WINDOW <= b < first and c == clause and a < first
                    for a, b, c in self._negations)
 
-    def _past_narrative(self, first: int, last: int) -> bool:
+    def _is_past(self, first: int, last: int) -> bool:
         """A past marker in the sentence (not one inside the signal itself), unless the
         signal's clause says "now"/"again" or a later part of the sentence says it still
         holds ("... and I still do")."""
@@ -151,8 +165,17 @@ def _ends_clause(last: int, clause: Sequence[int], trailing: Collection[int]) ->
     return True
 
 
-# Every context, cheapest test first.
-_CONTEXTS = ("joke", "generic", "habitual", "negation", "idiom", "quote", "past")
+# Every context, cheapest test first, and its test.
+_TESTS: dict[str, Callable[[MessageContext, int, int], bool]] = {
+    "joke": MessageContext._is_joke,
+    "generic": MessageContext._is_generic,
+    "habitual": MessageContext._is_habitual,
+    "negation": MessageContext._is_negation,
+    "idiom": MessageContext._is_idiom,
+    "quote": MessageContext._is_quote,
+    "past": MessageContext._is_past,
+}
+_CONTEXTS = tuple(_TESTS)
 
 
 def suppression_order(suppressed_by: Collection[str]) -> tuple[str, ...]:

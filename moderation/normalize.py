@@ -46,6 +46,14 @@ PLACEHOLDERS = frozenset({NUMBER, NUMBER_BIG, NUMBER_YEAR})
 # leet symbols ("don't", "k!ll", "h@ng") kept in the same word.
 _WORD_PATTERN = r"[\w@$]+(?:['!|][\w@$]+)*"
 _WORDS = re.compile(_WORD_PATTERN)
+# The same words cut from plain ASCII text without the regular expression (see
+# ``_ascii_words``): a joiner (' ! |) between two word characters stays, any other
+# becomes a space, and every character that is neither is a space.
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@$")
+_JOINER_BYTES = frozenset(b"'!|")
+_NOT_WORD_OR_JOINER = bytes(c for c in range(256) if c not in _WORD_BYTES and c not in _JOINER_BYTES)
+_TO_SPACE = bytes.maketrans(_NOT_WORD_OR_JOINER, b" " * len(_NOT_WORD_OR_JOINER))
+_LOOSE_JOINER = re.compile(rb"(?<![\w@$])['!|]|['!|](?![\w@$])")
 _SCAN = re.compile(
     rf"(?P<w>{_WORD_PATTERN})"
     r"|(?P<s>[.!?]+(?=\s|$|[\"”»'])|[!?]+|;|\n+|…)"
@@ -247,7 +255,9 @@ class Normalized:
     @property
     def quoted(self) -> tuple[bool, ...]:
         if self._quoted is None:
-            ranges = [m.span() for m in _QUOTED.finditer(self.clean)]
+            clean = self.clean
+            may_quote = "'" in clean or '"' in clean or "“" in clean or "«" in clean or "„" in clean
+            ranges = [m.span() for m in _QUOTED.finditer(clean)] if may_quote else []
             tokens = self.tokens
             if ranges:
                 self._quoted = tuple(any(a <= tokens[t][1] < b for a, b in ranges) for t in self._word_token)
@@ -344,22 +354,30 @@ class Normalizer:
         returns ``None`` and takes the full path.
         """
         clean = text.lower() if text.isascii() else text.translate(self._chars)
-        raws = _WORDS.findall(clean)
-        if list(map(len, raws)).count(1) >= 3 and _SPACED.search(clean):
+        raws = _ascii_words(clean) if clean.isascii() else _WORDS.findall(clean)
+        if _may_be_spaced(raws, clean):
             return None
         joined = " ".join(filter(None, map(self._joined.__getitem__, raws)))
-        if "#" in joined:
+        if "#" in joined and not _FILLERS.isdisjoint(joined.split(" ")):
             joined = _FILLER_BEFORE_NUMBER.sub("", joined)
         return clean, (" " + joined + " " if joined else " ")
 
-    def normalize(self, text: str) -> Normalized:
+    def normalize(self, text: str, positions: bool = False) -> Normalized:
+        """``text`` in canonical form; ``positions``: scan word positions now, not lazily
+        (the caller knows it will need spans, sentences or clauses)."""
         clean, offsets = clean_characters(text, self._emoji)
         tokens: list[_Token] | None = None
-        if _SPACED.search(clean):
-            tokens = self._merge_spaced_letters(_scan(clean))
+        if positions:
+            tokens = _scan(clean)
             raws = [t[0] for t in tokens]
+            if _may_be_spaced(raws, clean):
+                tokens = self._merge_spaced_letters(tokens)
+                raws = [t[0] for t in tokens]
         else:
             raws = _WORDS.findall(clean)  # positions are scanned later, if ever needed
+            if _may_be_spaced(raws, clean):
+                tokens = self._merge_spaced_letters(_scan(clean))
+                raws = [t[0] for t in tokens]
         words: list[str] = []
         word_token: list[int] = []
         cache = self._token_cache
@@ -482,6 +500,28 @@ class Normalizer:
         return fallback or word
 
 
+def _ascii_words(clean: str) -> list[str]:
+    """``_WORDS.findall(clean)`` for ASCII ``clean``, several times faster.
+
+    Bytes have a plain 256-entry ``translate`` table; the regular expression is only
+    needed to drop joiners that do not sit between two word characters, and only runs
+    when the line has one of them at all.
+    """
+    raw = clean.encode("ascii")
+    if b"'" in raw or b"!" in raw or b"|" in raw:
+        raw = _LOOSE_JOINER.sub(b" ", raw)
+    return raw.translate(_TO_SPACE).decode("ascii").split()
+
+
+def _may_be_spaced(raws: list[str], clean: str) -> bool:
+    """Whether ``clean`` may hold spaced-out letters (``k i l l``) to glue back.
+
+    Gluing needs three single-character words in a row, so fewer than three of them in
+    the whole line settle it without running ``_SPACED``.
+    """
+    return list(map(len, raws)).count(1) >= 3 and _SPACED.search(clean) is not None
+
+
 def _scan(clean: str) -> list[_Token]:
     """Words with their positions, sentence and clause numbers."""
     tokens: list[_Token] = []
@@ -490,7 +530,8 @@ def _scan(clean: str) -> list[_Token]:
     for m in _SCAN.finditer(clean):
         kind = m.lastgroup
         if kind == "w":
-            tokens.append((m.group(), m.start(), m.end(), sentence, clause))
+            start, end = m.span()
+            tokens.append((clean[start:end], start, end, sentence, clause))
             last_sentence, last_clause = sentence, clause
         elif kind == "s":
             if last_sentence == sentence:

@@ -36,8 +36,14 @@ class Policy:
     allow: tuple[str, ...] = ()
     hold: frozenset[str] = field(default=DEFAULT_HOLD)
     hold_crisis: bool = False
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
+
+    def __hash__(self) -> int:
+        # Computed once: the engine's caches hash the policy with every message.
+        return self._hash
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.extra_terms, self.allow, self.hold, self.hold_crisis)))
         known = CRISIS_CATEGORIES | BOUNDARY_CATEGORIES
         for category, _terms in self.extra_terms:
             if category not in known:

@@ -19,9 +19,10 @@ the server passes as context cost a dictionary lookup, not a re-scan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from moderation.boundary.contact import detect_contacts
 from moderation.boundary.contact import may_hold_contact as _may_hold_contact
@@ -37,9 +38,12 @@ __all__ = ["MAX_CONTEXT", "Engine", "Hit", "default_engine"]
 MAX_CONTEXT = 5
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A signal that survived its context: ``kind`` on words ``first..last``."""
+class Hit(NamedTuple):
+    """A signal that survived its context: ``kind`` on words ``first..last``.
+
+    A named tuple rather than a frozen dataclass: phase two creates one per surviving
+    signal, and a tuple is built in C.
+    """
 
     kind: str
     first: int
@@ -120,7 +124,7 @@ class _RuleIndex:
     in file order, instead of every rule for every message.
     """
 
-    __slots__ = ("_by_kind", "rules")
+    __slots__ = ("_by_kind", "_relevant", "rules")
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
@@ -131,17 +135,32 @@ class _RuleIndex:
             for kind in keys:
                 by_kind.setdefault(kind, []).append(i)
         self._by_kind = {k: tuple(v) for k, v in by_kind.items()}
+        self._relevant: dict[frozenset[str], tuple[Rule, ...]] = {}
 
-    def candidates(self, now: frozenset[str], before: Sequence[_Scan]) -> list[Rule]:
-        positions: set[int] = set()
-        by_kind = self._by_kind
-        for kind in now:
-            found = by_kind.get(kind)
-            if found:
-                positions.update(found)
-        if not positions:
-            return []
-        return _candidates([self.rules[i] for i in sorted(positions)], now, before)
+    def relevant(self, now: frozenset[str]) -> tuple[Rule, ...]:
+        """The rules that can fire on a message with kinds ``now``, whatever its context.
+
+        Cached per set of kinds: chat lines carry a handful of recurring combinations
+        ("you", "today", ...) that no rule can use, and those lines stop here without
+        looking at their context.
+        """
+        found = self._relevant.get(now)
+        if found is None:
+            positions: set[int] = set()
+            by_kind = self._by_kind
+            for kind in now:
+                listed = by_kind.get(kind)
+                if listed:
+                    positions.update(listed)
+            found = tuple(rule for rule in (self.rules[i] for i in sorted(positions))
+                          if rule.scope == "conversation" or _candidates((rule,), now, ()))
+            if len(self._relevant) >= _RELEVANT_CACHE_LIMIT:
+                self._relevant.clear()
+            self._relevant[now] = found
+        return found
+
+
+_RELEVANT_CACHE_LIMIT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,23 +200,26 @@ class Engine:
         scan = self._scan_cached(text, policy)
         if not scan.kinds:
             return NONE_VERDICT
-        before = [self._scan_cached(t, policy) for t in context[-MAX_CONTEXT:]] if context else []
         index = self._compile_policy(policy).index if policy.extra_terms else self._index
-        candidates = index.candidates(scan.kinds, before)
+        relevant = index.relevant(scan.kinds)
+        if not relevant:
+            return NONE_VERDICT  # most lines: the kinds they carry can never complete a rule
+        before = [self._scan_cached(t, policy) for t in context[-MAX_CONTEXT:]] if context else []
+        candidates = _candidates(relevant, scan.kinds, before)
         if not candidates:
             return NONE_VERDICT  # the common case: no rule can fire, context is never weighed
-        # Previous messages count only through conversation rules and escalation; one
-        # whose kinds (before context) hold none that those look for needs no analysis.
+        current = self._analysis(scan)
+        # Previous messages count through conversation rules, and through escalation once
+        # a rule has fired (see ``_fire``); one whose kinds (before context) hold none of
+        # the kinds looked for is never analysed.
         wanted: set[str] = set()
         for rule in candidates:
-            wanted.update(rule.escalate)
             if rule.scope == "conversation":
                 wanted.update(rule.kinds)
-        current = self._analysis(scan)
-        previous = [self._analysis(s) if not s.kinds.isdisjoint(wanted) else _NOTHING for s in before]
+        previous = self._previous(before, wanted)
         fired = []
         for rule in _candidates(candidates, current.kinds, [_AnalysisKinds(a.kinds) for a in previous]):
-            f = self._fire(rule, current, previous)
+            f = self._fire(rule, current, previous, before)
             if f is not None:
                 fired.append(f)
         if not fired:
@@ -255,7 +277,7 @@ class Engine:
         lex = self.lexicon
         norm = scan.norm
         if norm is None:
-            norm = scan.norm = lex.normalizer.normalize(scan.text)
+            norm = scan.norm = lex.normalizer.normalize(scan.text, positions=True)
         modifiers: dict[str, list[tuple[int, int]]] = {}
         found: list[tuple[str, int, int]] = []
         matchers = (self.matcher, scan.compiled.matcher) if scan.compiled else (self.matcher,)
@@ -287,8 +309,12 @@ class Engine:
                 continue  # an allowed term ("call 988", a room's own address)
             hits.append(Hit(kind, first, first, sentence[first], clause[first],
                             (norm.original_span(start, end),)))
+        present = {h.kind for h in hits}
         for rule in self._derive:
-            hits.extend(_derive(rule, hits))
+            if rule.all_kinds <= present and (not rule.any or not rule.any_kinds.isdisjoint(present)):
+                derived = _derive(rule, hits)
+                hits.extend(derived)
+                present.update(h.kind for h in derived)
         scan.analysis = Analysis.of(hits)
         return scan.analysis
 
@@ -315,7 +341,16 @@ class Engine:
 
     # -- rules ----------------------------------------------------------------------------
 
-    def _fire(self, rule: Rule, current: Analysis, previous: list[Analysis]) -> _Fired | None:
+    def _previous(self, before: Sequence[_Scan], kinds: Collection[str]) -> list[Analysis]:
+        """Analyses of the previous messages, as far as hits of ``kinds`` are concerned.
+
+        A message whose kinds before context include none of ``kinds`` can hold no such
+        hit, so it stands as an empty analysis instead of being weighed.
+        """
+        return [self._analysis(s) if not s.kinds.isdisjoint(kinds) else _NOTHING for s in before]
+
+    def _fire(self, rule: Rule, current: Analysis, previous: list[Analysis],
+              before: Sequence[_Scan]) -> _Fired | None:
         if rule.scope == "conversation":
             here = [h for h in current.hits if h.kind in rule.kinds]
             if not here:
@@ -337,9 +372,20 @@ class Engine:
                 return None
             spans = tuple(s for h in used for s in h.spans)
         severity = rule.severity
-        if rule.escalate and _present(rule.escalate, current, previous):
+        if rule.escalate and self._escalates(rule.escalate, current, before):
             severity = min(3, severity + 1)
         return _Fired(rule, severity, spans)
+
+    def _escalates(self, kinds: tuple[str, ...], current: Analysis, before: Sequence[_Scan]) -> bool:
+        """Whether a hit of ``kinds`` survives in this message or in a previous one.
+
+        The previous messages are analysed only when this one has none: most escalations
+        (a time, a means) sit in the message that fired.
+        """
+        wanted = frozenset(kinds)
+        if any(h.kind in wanted for h in current.hits):
+            return True
+        return any(h.kind in wanted for a in self._previous(before, wanted) for h in a.hits)
 
     # -- policy ---------------------------------------------------------------------------
 
@@ -430,11 +476,6 @@ def _derive(rule: Rule, hits: list[Hit]) -> list[Hit]:
             spans = tuple(s for h in used for s in h.spans)
             out.append(Hit(str(rule.yields), first, last, used[0].sentence, used[0].clause, spans))
     return out
-
-
-def _present(kinds: tuple[str, ...], current: Analysis, previous: list[Analysis]) -> bool:
-    wanted = set(kinds)
-    return any(h.kind in wanted for a in (current, *previous) for h in a.hits)
 
 
 def _merge(spans: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

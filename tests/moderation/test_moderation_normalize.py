@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moderation.lexicon import load_lexicon
-from moderation.normalize import Normalizer, clean_characters
+from moderation.normalize import _WORDS, Normalizer, _ascii_words, clean_characters
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +165,8 @@ def test_any_text_normalises_with_valid_spans(text: str) -> None:
         assert 0 <= a < b <= len(text)
     for i, start in enumerate(n.starts):
         assert n.text[start:start + len(n.words[i])] == n.words[i]
+    eager = load_lexicon().normalizer.normalize(text, positions=True)
+    assert (eager.words, eager.spans, eager.sentence, eager.clause) == (n.words, n.spans, n.sentence, n.clause)
 
 
 _QUICK_CASES = [
@@ -198,3 +200,9 @@ def test_quick_path_matches_the_full_path_on_any_text(text: str) -> None:
     quick = n.quick(text)
     full = n.normalize(text)
     assert quick is None or quick == (full.clean, full.text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab1_@$'!|-., \t\"#x")), max_size=40))
+def test_ascii_words_are_the_regex_words(text: str) -> None:
+    assert _ascii_words(text) == _WORDS.findall(text)
