@@ -76,7 +76,7 @@ class _Scan:
     __slots__ = ("analysis", "compiled", "detections", "kinds", "norm", "text")
 
     def __init__(self, text: str, compiled: _CompiledPolicy | None, norm: Normalized | None,
-                 detections: list[tuple[str, int, int]], kinds: frozenset[str]) -> None:
+                 detections: Sequence[tuple[str, int, int]], kinds: frozenset[str]) -> None:
         self.text = text
         self.compiled = compiled
         self.norm = norm  # built in phase one only when the quick path could not be used
@@ -85,7 +85,7 @@ class _Scan:
         self.analysis: Analysis | None = None if kinds else Analysis(())
 
 
-_EMPTY_SCAN = _Scan("", None, None, [], frozenset())
+_EMPTY_SCAN = _Scan("", None, None, (), frozenset())
 _NOTHING = Analysis(())
 
 
@@ -154,13 +154,13 @@ class _RuleIndex:
                     positions.update(listed)
             found = tuple(rule for rule in (self.rules[i] for i in sorted(positions))
                           if rule.scope == "conversation" or _candidates((rule,), now, ()))
-            if len(self._relevant) >= _RELEVANT_CACHE_LIMIT:
+            if len(self._relevant) >= _KIND_SETS_LIMIT:
                 self._relevant.clear()
             self._relevant[now] = found
         return found
 
 
-_RELEVANT_CACHE_LIMIT = 4096
+_KIND_SETS_LIMIT = 4096  # bound of the caches keyed by a set of kinds
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +190,7 @@ class Engine:
         self._standalone = frozenset(r.all[0] for r in self._decide if len(r.all) == 1 and not r.any)
         self._index = _RuleIndex(self._decide)
         self._weighing: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._kind_sets: dict[frozenset[str], frozenset[str]] = {}
         self._scan_cached = lru_cache(maxsize=4096)(self._scan)
         self._compile_policy = lru_cache(maxsize=256)(self._compile)
 
@@ -261,14 +262,26 @@ class Engine:
         kinds = self.matcher.signal_kinds(canonical)
         if compiled is not None:
             kinds |= compiled.matcher.signal_kinds(canonical)
-        detections = self._detections(clean, compiled) if _may_hold_contact(clean) else []
+        detections = self._detections(clean, compiled) if _may_hold_contact(clean) else ()
         if not kinds and not detections:
             return _EMPTY_SCAN
         kinds.update(d[0] for d in detections)
         for rule in self._derive:
             if rule.all_kinds <= kinds and (not rule.any or not rule.any_kinds.isdisjoint(kinds)):
                 kinds.add(str(rule.yields))
-        return _Scan(text, compiled, norm, detections, frozenset(kinds))
+        return _Scan(text, compiled, norm, detections or (), self._interned(frozenset(kinds)))
+
+    def _interned(self, kinds: frozenset[str]) -> frozenset[str]:
+        """One shared object per distinct set of kinds.
+
+        A few dozen combinations recur across all chat lines; sharing them keeps the
+        scans in the cache from holding one more container each, which the garbage
+        collector would otherwise walk again and again.
+        """
+        shared = self._kind_sets.setdefault(kinds, kinds)
+        if len(self._kind_sets) > _KIND_SETS_LIMIT:
+            self._kind_sets.clear()
+        return shared
 
     def _analysis(self, scan: _Scan) -> Analysis:
         """Phase two, only when a rule could fire: weigh every signal against its context."""
