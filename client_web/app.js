@@ -6,7 +6,7 @@ import { byId } from "./dom.js";
 import { leaveQuickly, Title } from "./privacy.js";
 import { Session } from "./session.js";
 import { safeStorage } from "./store.js";
-import { HelpDialog, ReportDialog } from "./views/dialogs.js";
+import { HelpDialog, ReportDialog, SupportInvite } from "./views/dialogs.js";
 import { LandingView } from "./views/landing.js";
 import { RoomView } from "./views/room.js";
 import { StatusView } from "./views/status.js";
@@ -90,9 +90,16 @@ conn = new Connection({
 chat = new Chat({
   conn,
   tab,
-  views: { landing, room: roomView, help, report: new ReportDialog(), status },
+  views: { landing, room: roomView, help, report: new ReportDialog(), status,
+    invite: new SupportInvite({ onJoin: (room) => chat.enter(privateRoom(room)) }) },
   title: new Title(),
 });
+
+function privateRoom(id) {
+  return { id, title: "Private support", topic: "",
+    guidelines: "A member of staff is here with you. Only the two of you can see this room." };
+}
+
 chat.onLeft = async (roomId) => {
   await loadRooms();
   byId("rooms").querySelector(`[data-room="${CSS.escape(roomId)}"]`)?.focus();

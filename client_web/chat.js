@@ -353,10 +353,16 @@ export class Chat {
 
   onNotice(f) {
     if (f.code === "support_invite" && typeof f.room === "string") {
-      toast("A member of staff would like to talk with you privately. Opening a private room…", 8000);
-      this.enter({ id: f.room, title: "Private support", topic: "", guidelines:
-        "A member of staff is here with you. Only the two of you can see this room." });
+      this.v.invite.show(f.room);
+      announce("A member of staff would like to talk with you privately. The invitation is on screen.");
       return;
+    }
+    if (f.code === "message_declined" && this.isCurrent(f.room) && typeof f.seq === "number") {
+      const msg = this.timeline.messages.get(f.seq);
+      if (msg) {
+        msg.declined = f.message || "A facilitator did not post it.";
+        this.v.room.insertMessage(msg, this.me);
+      }
     }
     toast(NOTICES[f.code] ?? f.message ?? "A message from the facilitators.", 8000);
   }

@@ -57,3 +57,31 @@ export class ReportDialog {
     });
   }
 }
+
+/** The offer of a private room with a member of staff (`notice` `support_invite`). A panel, not a
+ * modal: it takes the focus so it is read out, and the member chooses. */
+export class SupportInvite {
+  constructor({ onJoin }) {
+    this.panel = byId("support-invite");
+    this.room = null;
+    byId("support-join").addEventListener("click", () => {
+      const room = this.room;
+      this.hide();
+      if (room) onJoin(room);
+    });
+    byId("support-later").addEventListener("click", () => {
+      this.hide();
+      byId("text").offsetParent ? byId("text").focus() : byId("main").focus();
+    });
+  }
+
+  show(room) {
+    this.room = room;
+    this.panel.hidden = false;
+    this.panel.focus();
+  }
+
+  hide() {
+    this.panel.hidden = true;
+  }
+}

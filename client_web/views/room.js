@@ -116,13 +116,15 @@ export class RoomView {
     const li = el("li", {
       className: `msg${mine ? " mine" : ""}`,
       tabIndex: -1,
-      dataset: { seq: String(msg.seq), ...(msg.held ? { state: "held" } : {}) },
+      dataset: { seq: String(msg.seq), ...(msg.declined ? { state: "declined" } : msg.held ? { state: "held" } : {}) },
     });
     li.append(el("p", { className: "meta" },
       el("span", { className: "from" }, mine ? "You" : msg.from?.alias ?? "Someone"),
       el("time", { dateTime: new Date(msg.ts).toISOString() }, formatTime(msg.ts))));
     li.append(el("p", { className: "text" }, msg.text));
-    if (msg.held) {
+    if (msg.declined) {
+      li.append(el("p", { className: "note" }, `Not posted. ${msg.declined}`));
+    } else if (msg.held) {
       li.append(el("p", { className: "note" },
         "Held for a facilitator to look at first. Only you can see it for now."));
     } else if (!mine) {

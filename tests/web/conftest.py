@@ -6,6 +6,8 @@ fails if the page logged any.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,10 @@ WAIT_MS = 10_000 * UNIT  # the longest any page state may take to appear
 @dataclass
 class PageErrors:
     messages: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def unexpected(self) -> list[str]:
+        return [m for m in self.messages if not any(p.search(m) for p in self.allowed)]
 
     def watch(self, page: Page) -> None:
         def on_console(msg: ConsoleMessage) -> None:
@@ -70,12 +76,22 @@ async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
         contexts.append(context)
         page = await context.new_page()
         errors.watch(page)
+        _errors[id(page)] = errors
         return page
 
     yield make
     for context in contexts:
         await context.close()
-    assert not errors.messages, errors.messages
+    assert not errors.unexpected(), errors.unexpected()
+
+
+_errors: dict[int, PageErrors] = {}
+
+
+def allow_errors(page: Page, pattern: str) -> None:
+    """Let this test's pages log errors matching `pattern` (a regular expression): an HTTP error the
+    test provokes on purpose (a wrong password), and the console line Chromium logs for it."""
+    _errors[id(page)].allowed.append(re.compile(pattern))
 
 
 async def open_app(page: Page, path: str = "/") -> None:
