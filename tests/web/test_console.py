@@ -34,7 +34,7 @@ async def pick_room(page: Page, room: str) -> None:
     await page.click("#tab-room")
     await page.wait_for_selector(f"#room-select option[value='{room}']", state="attached")
     await page.select_option("#room-select", room)
-    await page.wait_for_selector(f"#room-feed ol[data-room='{room}'][data-joined='true']")
+    await page.wait_for_selector(f"#room-feed ol[data-room='{room}'][data-joined='true']", state="attached")
 
 
 def flag_card(room: str, category: str | None = None) -> str:
