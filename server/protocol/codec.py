@@ -73,12 +73,15 @@ class Encoded:
     speaks, and only the first ask of each kind pays for it.
     """
 
-    __slots__ = ("_json", "_msgpack", "frame")
+    __slots__ = ("_json", "_msgpack", "frame", "ws_binary", "ws_text")
 
     def __init__(self, frame: Mapping[str, Any], msgpack_bytes: bytes | None = None) -> None:
         self.frame = frame
         self._msgpack = msgpack_bytes
         self._json: str | None = None
+        # The same, framed for the wire by the transport layer once, for every connection alike.
+        self.ws_binary: bytes | None = None
+        self.ws_text: bytes | None = None
 
     def msgpack(self) -> bytes:
         if self._msgpack is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import Send
@@ -22,6 +23,7 @@ from starlette.types import Send
 from server.metrics import Metrics
 from server.protocol.codec import Encoded
 from server.protocol.errors import CloseCode
+from server.web.transport import framed
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +31,14 @@ ABNORMAL = 1006
 
 
 class Connection:
-    __slots__ = ("_backlog", "_close", "_done", "_metrics", "_queue", "_send", "_text", "_writer", "id", "limit")
+    __slots__ = ("_backlog", "_close", "_direct", "_done", "_metrics", "_queue", "_send", "_text", "_writer", "id",
+                 "limit")
 
-    def __init__(self, conn_id: str, send: Send, text: bool, limit: int, metrics: Metrics) -> None:
+    def __init__(self, conn_id: str, send: Send, text: bool, limit: int, metrics: Metrics,
+                 direct: Callable[[bytes], bool] | None = None) -> None:
         self.id = conn_id
         self._send = send
+        self._direct = direct  # the transport's write_frame, when the server offers it
         self._text = text
         self.limit = limit
         self._metrics = metrics
@@ -50,6 +55,8 @@ class Connection:
     def push(self, frame: Encoded) -> None:
         if self._close is not None:
             return
+        if self._backlog == 0 and self._direct is not None and self._direct(framed(frame, self._text)):
+            return  # written at once: the common case, no task, no queue
         if self._backlog >= self.limit:
             self._queue = []
             self.close(CloseCode.TOO_SLOW, "too slow: reconnect and resume")

@@ -7,8 +7,16 @@ a KiB, so the two cost about 3.5 KiB per connection while holding, at most, a co
 stops reading a socket until the app has taken the event already received. `Inbox` and `Flag` do the
 same jobs with a list and a future made only while someone waits.
 
-This relies on uvicorn's protocol using `queue` and `writable` only through the methods below; the
-tests run every WebSocket through this class, so a uvicorn release that changes that fails them.
+Why a direct write: fan-out sends one frame to hundreds of connections, and through ASGI each of them
+costs a task, a coroutine chain and the WebSocket framing of the same bytes again. A server frame is
+never masked, so its wire bytes are the same for every recipient: the hub frames it once
+(`framed`), and a connection whose transport is open, writable and has nothing queued writes those
+bytes at once (`write_frame`, offered to the app as the ASGI extension `DIRECT_WRITE`). Anything
+else (a backlog, a paused transport) goes through ASGI `send`, with its flow control, as before.
+
+This relies on uvicorn's protocol using `queue` and `writable` only through the methods below and on
+its attributes `conn`, `transport`, `close_sent` and `handshake_complete`; the tests run every
+WebSocket through this class, so a uvicorn release that changes them fails the tests.
 """
 
 from __future__ import annotations
@@ -17,6 +25,24 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+from server.protocol.codec import Encoded
+
+DIRECT_WRITE = "peerchat.direct_write"  # scope["extensions"][DIRECT_WRITE]: write_frame of the connection
+
+
+def framed(frame: Encoded, text: bool) -> bytes:
+    """The complete WebSocket frame carrying `frame`, built once per encoding and shared by every
+    connection it goes to (the frame rides along on the `Encoded`)."""
+    if text:
+        if frame.ws_text is None:
+            frame.ws_text = Frame(Opcode.TEXT, frame.json().encode()).serialize(mask=False)
+        return frame.ws_text
+    if frame.ws_binary is None:
+        frame.ws_binary = Frame(Opcode.BINARY, frame.msgpack()).serialize(mask=False)
+    return frame.ws_binary
 
 
 class Inbox:
@@ -89,6 +115,21 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue = Inbox()  # type: ignore[assignment]
         self.writable = Flag()  # type: ignore[assignment]
         self.writable.set()
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:  # None when the handshake was refused
+            scope["extensions"][DIRECT_WRITE] = self.write_frame
+
+    def write_frame(self, data: bytes) -> bool:
+        """Write a complete server frame now, if the connection is open and the transport has room;
+        False to say: go through `send` instead."""
+        if (self.close_sent or not self.handshake_complete or not self.writable.is_set()
+                or self.conn.state is not State.OPEN or self.transport.is_closing()):
+            return False
+        self.transport.write(data)
+        return True
 
     async def send(self, message: Any) -> None:
         await super().send(message)

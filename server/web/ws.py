@@ -11,6 +11,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -28,6 +29,7 @@ from server.protocol.model import User
 from server.ratelimit import Strikes, TokenBucket
 from server.store.base import StoreUnavailable
 from server.web.connection import Connection
+from server.web.transport import DIRECT_WRITE
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +70,11 @@ class SocketEndpoint:
         scope["headers"] = []  # read for the origin check; an idle connection need not keep them
         self.metrics.connections.inc()
         try:
-            await self._serve(receive, send)
+            await self._serve(receive, send, scope.get("extensions", {}).get(DIRECT_WRITE))
         finally:
             self.metrics.connections.dec()
 
-    async def _serve(self, receive: Receive, send: Send) -> None:
+    async def _serve(self, receive: Receive, send: Send, direct: Callable[[bytes], bool] | None) -> None:
         try:
             async with asyncio.timeout(self.limits.hello_timeout):
                 first = await receive()
@@ -83,7 +85,7 @@ class SocketEndpoint:
         if first["type"] != "websocket.receive":
             return
         text = first.get("text") is not None
-        conn = Connection(secrets.token_hex(8), send, text, self.limits.outbound_queue, self.metrics)
+        conn = Connection(secrets.token_hex(8), send, text, self.limits.outbound_queue, self.metrics, direct)
         try:
             session = await self._handshake(conn, first)
             if session is not None:
