@@ -103,6 +103,10 @@ class Moderation:
     async def load(self) -> None:
         self._sanctions = {(s.kind, s.subject, s.room): s for s in await self.store.sanctions(_now_ms())}
         self._modes = await self.store.room_modes()
+        # The engine compiles its lexicons and each room policy's matchers on first use, a few hundred
+        # ms: pay that at start, not on the first message of a member who may be in crisis.
+        for room in self.settings.rooms:
+            classify("warming up", room.policy)
 
     # -- checks on the hot path: dictionary lookups only --------------------------------------------
 
