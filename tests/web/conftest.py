@@ -7,7 +7,6 @@ fails if the page logged any.
 from __future__ import annotations
 
 import re
-
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -8,8 +8,6 @@ server send it has not landed yet); the flag, the hide and everything else are r
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgpack
 import pytest
 from playwright.async_api import Page, WebSocketRoute
@@ -243,7 +241,3 @@ async def test_roster_modes_knock_duty_and_help(
     call = await staff.expect(lambda f: f.get("t") == "help" and f.get("from", {}).get("alias") == "fac")
     assert call["room"] == room and call["reason"] == "a hard conversation, please join"
     await console.wait_for_selector("#toast:has-text('went out')")
-
-
-def frames_of(messages: list[Any]) -> list[dict[str, Any]]:
-    return [msgpack.unpackb(m) for m in messages if isinstance(m, bytes)]
