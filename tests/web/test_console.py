@@ -241,3 +241,28 @@ async def test_roster_modes_knock_duty_and_help(
     call = await staff.expect(lambda f: f.get("t") == "help" and f.get("from", {}).get("alias") == "fac")
     assert call["room"] == room and call["reason"] == "a hard conversation, please join"
     await console.wait_for_selector("#toast:has-text('went out')")
+
+
+async def test_console_by_keyboard(server: ServerProcess, room: str, accounts: dict[str, str],
+                                   new_page: NewPage) -> None:
+    """Sign in and dismiss a flag with Tab, typing and Enter only; the focus stays in the queue."""
+    from tests.web.test_keyboard import focused, tab_to
+
+    alice = await Client.open(server)
+    await alice.join(room)
+    page = await new_page(server.url)
+    await page.goto("/console.html")
+    await page.wait_for_selector("#username:focus")  # the form takes the focus
+    await page.keyboard.type("fac")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("body[data-ready='true'][data-state='connected']")
+    await alice.say(room, "i want to kill myself tonight")
+    card = page.locator(flag_card(room, "crisis"))
+    await card.wait_for()
+    dismiss = f"{flag_card(room, 'crisis')} button[data-action='dismiss']"
+    await tab_to(page, dismiss)
+    await page.keyboard.press("Enter")
+    await card.wait_for(state="detached")
+    assert await focused(page, "#flag-list li, #flags-title")
