@@ -507,10 +507,8 @@ class RedisStore(Store):
 
     async def cases(self, unresolved: bool = True, limit: int = 500) -> list[Case]:
         key = self._ck("unresolved") if unresolved else self._ck("base")
-        if unresolved:
-            ids = await self._call(lambda: self._redis.smembers(key))
-        else:
-            ids = await self._call(lambda: self._redis.hkeys(key))
+        ids: list[Any] = list(await self._call(lambda: self._redis.smembers(key)) if unresolved
+                              else await self._call(lambda: self._redis.hkeys(key)))
         found = await self._cases(sorted(_text(i) for i in ids))
         found.sort(key=lambda c: (-c.severity, c.opened, c.id))
         return found[:limit]
