@@ -43,19 +43,19 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
     await hook.stop()
 
 
-def crisis_server(make_server, escalation: float = 30, hook: WebhookReceiver | None = None) -> ServerProcess:
+def crisis_server(make_server, escalation: float = 30, hook: WebhookReceiver | None = None,
+                  users: tuple[str, ...] = ("sam",)) -> ServerProcess:
     env = {"PEERCHAT_ESCALATION_SECONDS": str(escalation)}
     if hook is not None:
         env |= {"PEERCHAT_WEBHOOK_URL": hook.url, "PEERCHAT_WEBHOOK_SECRET": SECRET}
     server = make_server(env=env)
-    server.add_user("sam", "staff")
-    server.add_user("tia", "staff")
-    server.add_user("fac", "facilitator")
+    for name in users:
+        server.add_user(name, "facilitator" if name == "fac" else "staff")
     return server
 
 
 async def test_resources_case_claim_private_room_resolve(make_server) -> None:
-    server = crisis_server(make_server)
+    server = crisis_server(make_server, users=("sam", "tia", "fac"))
     sam = await Client.open(server, token=server.staff_token("sam"))
     tia = await Client.open(server, token=server.staff_token("tia"))
     fac = await Client.open(server, token=server.staff_token("fac"))
@@ -162,7 +162,7 @@ async def test_unacknowledged_case_is_raised_again_to_staff_and_the_webhook(
 
 async def test_without_staff_facilitators_see_the_case_and_the_webhook_fires_at_once(
         make_server, receiver: WebhookReceiver) -> None:
-    server = crisis_server(make_server, escalation=30, hook=receiver)
+    server = crisis_server(make_server, escalation=30, hook=receiver, users=("sam", "fac"))
     fac = await Client.open(server, token=server.staff_token("fac"))
     member = await Client.open(server)
     await member.join("t02")
@@ -188,6 +188,8 @@ async def test_a_restart_loses_no_case_and_the_timer_resumes(make_server) -> Non
     await member.join("t03")
     await member.say("t03", CRISIS)
     case_id = (await sam.expect(case_frame(state="open"), timeout=1 * UNIT))["case"]["id"]
+    await sam.close()
+    await member.close()
     server.stop()
     server.start()
     sam = await Client.open(server, token=server.staff_token("sam"))
