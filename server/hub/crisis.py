@@ -143,7 +143,7 @@ class Crisis:
         if updated is None:
             state = (await self.store.case(frame.case) or current).state
             raise ProtocolError(ErrorCode.BAD_FRAME, f"the case is {state}: '{frame.action}' does not apply")
-        await self._audit(me.id, "case_" + frame.action, updated, "")
+        await self._audit(session.account, "case_" + frame.action, updated, "")
         extra: dict[str, Any] = {}
         if frame.action == "claim":
             extra["room"] = updated.private_room
