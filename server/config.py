@@ -33,6 +33,43 @@ class RoomConfig:
     policy: Policy = field(default_factory=Policy)
     # Raids: a member session younger than this may not join (0: any session may).
     min_session_age: float = 0.0
+    locale: str = ""  # which crisis resources its members see; "": the deployment's [crisis] locale
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One place a member in crisis can turn to: shown to them at once, as configured."""
+
+    name: str
+    contact: str
+    hours: str = ""
+
+    def wire(self) -> dict[str, str]:
+        item = {"name": self.name, "contact": self.contact}
+        if self.hours:
+            item["hours"] = self.hours
+        return item
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisConfig:
+    # Why 60 s: long enough for a staff member who saw the case to acknowledge it, short enough that
+    # a case nobody saw at 3 a.m. reaches the webhook (a pager, a phone) within a minute.
+    escalation_seconds: float = 60.0
+    webhook_url: str | None = None  # POSTed on escalation, and at once when no staff is connected
+    webhook_secret: str | None = None  # HMAC-SHA256 key of the X-Peerchat-Signature header
+    # Off by default: the webhook leaves the deployment (a pager service, a chat tool), and what a
+    # member in crisis wrote stays here unless the deployment decides otherwise.
+    webhook_include_text: bool = False
+    locale: str = "en-US"
+    resources: Mapping[str, tuple[Resource, ...]] = field(default_factory=dict)
+
+    def resources_for(self, locale: str = "") -> tuple[Resource, ...]:
+        """The resources of `locale`, else of the deployment's locale, else of en-US."""
+        for key in (locale, self.locale, "en-US"):
+            if key and key in self.resources:
+                return self.resources[key]
+        return ()
 
 
 # Keys of a [moderation] table that are the server's, not the engine's Policy.
@@ -86,6 +123,7 @@ class Settings:
     join_wave_window: float = 60.0
     fresh_session_age: float = 600.0
     flag_recent_minutes: float = 60.0  # "flagged recently" in a facilitator's member list
+    crisis: CrisisConfig = field(default_factory=lambda: CrisisConfig(resources=default_resources()))
 
     def room(self, room_id: str) -> RoomConfig | None:
         for room in self.rooms:
@@ -105,6 +143,14 @@ ENV_ONLY: dict[str, type] = {"allowed_origins": tuple, "token_ttl": float, "hist
 
 
 ENV_NAMES = {"config_file": "PEERCHAT_CONFIG"}
+# [crisis] options: (type, environment variable)
+CRISIS_OPTIONS: dict[str, tuple[type, str]] = {
+    "escalation_seconds": (float, "PEERCHAT_ESCALATION_SECONDS"),
+    "webhook_url": (str, "PEERCHAT_WEBHOOK_URL"),
+    "webhook_secret": (str, "PEERCHAT_WEBHOOK_SECRET"),
+    "webhook_include_text": (bool, "PEERCHAT_WEBHOOK_INCLUDE_TEXT"),
+    "locale": (str, "PEERCHAT_CRISIS_LOCALE"),
+}
 
 
 def env_name(option: str) -> str:
@@ -114,6 +160,55 @@ def env_name(option: str) -> str:
 def default_rooms() -> tuple[RoomConfig, ...]:
     text = resources.files("server").joinpath("rooms.toml").read_text(encoding="utf-8")
     return _rooms(tomllib.loads(text).get("rooms", []))
+
+
+def _resources(table: Any, where: str) -> dict[str, tuple[Resource, ...]]:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table of locales")
+    out: dict[str, tuple[Resource, ...]] = {}
+    for locale, items in table.items():
+        if not isinstance(items, list) or not items:
+            raise ConfigError(f"{where}.{locale}: list at least one resource ([[{where}.{locale}]])")
+        try:
+            out[str(locale)] = tuple(Resource(str(i["name"]), str(i["contact"]), str(i.get("hours", "")))
+                                     for i in items)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"{where}.{locale}: each resource needs name and contact") from exc
+    return out
+
+
+def default_resources() -> dict[str, tuple[Resource, ...]]:
+    text = resources.files("server").joinpath("resources.toml").read_text(encoding="utf-8")
+    return _resources(tomllib.loads(text).get("resources", {}), "resources")
+
+
+def _crisis(table: Mapping[str, Any], env: Mapping[str, str]) -> CrisisConfig:
+    """[crisis] from the config file, then the PEERCHAT_* variables over it."""
+    if not isinstance(table, Mapping):
+        raise ConfigError("[crisis] must be a table")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "resources":
+            continue
+        if key not in CRISIS_OPTIONS:
+            raise ConfigError(f"[crisis] {key}: unknown option")
+        values[key] = _coerce(f"crisis.{key}", CRISIS_OPTIONS[key][0], value)
+    for key, (kind, name) in CRISIS_OPTIONS.items():
+        if env.get(name):
+            values[key] = _coerce(name, kind, env[name])
+    crisis = CrisisConfig(**values, resources={**default_resources(),
+                                               **_resources(table.get("resources", {}), "crisis.resources")})
+    if not crisis.escalation_seconds > 0:
+        raise ConfigError("crisis.escalation_seconds must be more than 0")
+    if crisis.webhook_url:
+        if not crisis.webhook_url.startswith(("http://", "https://")):
+            raise ConfigError("crisis.webhook_url must be an http:// or https:// URL")
+        if not crisis.webhook_secret:
+            raise ConfigError("crisis.webhook_url needs webhook_secret (PEERCHAT_WEBHOOK_SECRET): "
+                              "receivers must be able to tell the POST is ours")
+    if not crisis.resources_for():
+        raise ConfigError(f"crisis: no resources for locale {crisis.locale!r}")
+    return crisis
 
 
 def _policy(table: Any, base: Mapping[str, Any], where: str) -> tuple[Policy, dict[str, Any]]:
@@ -140,7 +235,7 @@ def _rooms(items: Any, moderation: Mapping[str, Any] | None = None) -> tuple[Roo
             policy, own = _policy(item.get("moderation", {}), base, f"room {item.get('id')!r} moderation")
             room = RoomConfig(str(item["id"]), str(item["title"]), str(item["topic"]),
                               str(item.get("guidelines", "")).strip(), policy,
-                              float(own.get("min_session_age", 0)))
+                              float(own.get("min_session_age", 0)), str(item.get("locale", "")))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"a room needs id, title and topic: {item!r}") from exc
         if not ROOM_ID.match(room.id) or ":" in room.id:
@@ -158,16 +253,24 @@ def _coerce(name: str, kind: type, value: Any) -> Any:
             return tuple(str(v).strip().rstrip("/") for v in items if str(v).strip())
         if kind is Path:
             return Path(value)
+        if kind is bool and isinstance(value, str):
+            if value.strip().lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(value)
+            return value.strip().lower() in ("1", "true", "yes", "on")
         return kind(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{name}: {value!r} is not a valid {kind.__name__}") from exc
 
 
-def _from_file(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    data = _read_toml(path)
     values: dict[str, Any] = {}
     server = data.get("server", {})
     for key, value in server.items():
@@ -215,8 +318,11 @@ def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] |
             from_env[name] = _coerce(env_name(name), kind, raw)
     config_file = cli.get("config_file") or from_env.get("config_file")
     values: dict[str, Any] = {"rooms": default_rooms()}
+    crisis_table: Any = {}
     if config_file:
         values.update(_from_file(Path(config_file)))
+        crisis_table = _read_toml(Path(config_file)).get("crisis", {})
+    values["crisis"] = _crisis(crisis_table, env)
     values.update(from_env)
     values.update({k: _coerce(k, OPTIONS[k], v) for k, v in cli.items()})
     settings = Settings(**values)

@@ -320,3 +320,55 @@ class Client:
 
 async def open_clients(server: ServerProcess, n: int, **kwargs: Any) -> Sequence[Client]:
     return await asyncio.gather(*(Client.open(server, **kwargs) for _ in range(n)))
+
+
+class WebhookReceiver:
+    """A tiny HTTP server on loopback, in the test's own event loop, that records every POST.
+
+    `fail_first` answers that many requests with 500 before answering 200, to see retries."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.fail_first = fail_first
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self._arrived = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/crisis"
+
+    async def start(self) -> WebhookReceiver:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request_line = await reader.readline()
+            headers: dict[str, str] = {"_request": request_line.decode().strip()}
+            while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = line.decode().partition(":")
+                headers[name.strip().lower()] = value.strip()
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            self.requests.append((headers, body))
+            status = "500 Internal Server Error" if len(self.requests) <= self.fail_first else "200 OK"
+            writer.write(f"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
+            await writer.drain()
+            self._arrived.set()
+        finally:
+            writer.close()
+
+    def bodies(self, event: str | None = None) -> list[dict[str, Any]]:
+        found = [json.loads(body) for _, body in self.requests]
+        return [b for b in found if event is None or b.get("event") == event]
+
+    async def wait_for(self, test: Callable[[list[dict[str, Any]]], bool], timeout: float = 5 * UNIT) -> None:
+        async with asyncio.timeout(timeout):
+            while not test(self.bodies()):
+                self._arrived.clear()
+                await self._arrived.wait()

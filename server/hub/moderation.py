@@ -479,6 +479,8 @@ class Moderation:
             for session in hub.moderators():
                 if self.keeps(session, event["room"]):
                     session.peer.push(frame)
+        elif op == "case":
+            hub.crisis.on_control(event)
         elif op == "account":
             for session in hub.sessions_of(event["user"]):
                 session.peer.close(CloseCode.UNAUTHORIZED, "the account changed")

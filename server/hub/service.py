@@ -20,8 +20,10 @@ from typing import Any
 
 import msgpack
 
+from moderation import Label
 from server.broker.base import Broker, BrokerUnavailable
 from server.config import RoomConfig, Settings
+from server.hub.crisis import Crisis, is_case_room
 from server.hub.moderation import CONTROL_CHANNEL, MODERATOR_ROLES, Moderation
 from server.hub.ordering import Sequencer
 from server.hub.peer import Peer
@@ -123,10 +125,11 @@ class Hub:
         self._room_configs = {r.id: r for r in settings.rooms}  # looked up on every send
         self._tasks: set[asyncio.Task[Any]] = set()
         self.moderation = Moderation(self)
+        self.crisis = Crisis(self)
         m = self.moderation
         self._handlers: dict[type, Callable[[Session, Any], Any]] = {
             f.Join: self.join, f.Leave: self.leave, f.Send: self.send, f.History: self.history,
-            f.Typing: self.typing, f.Report: self.report, f.Ping: self.ping, f.Staff: self.staff,
+            f.Typing: self.typing, f.Report: self.report, f.Ping: self.ping, f.Staff: self.crisis.staff,
             f.Mod: m.mod, f.Flags: m.flags, f.Duty: m.duty, f.Help: m.help, f.Members: m.members,
         }
 
@@ -136,6 +139,7 @@ class Hub:
         await self.broker.connect(self._on_event, self._resume)
         await self.broker.subscribe(CONTROL_CHANNEL)
         await self.moderation.load()
+        await self.crisis.start()
         self.spawn(self._check_accounts_forever())
         self._housekeeper = asyncio.get_running_loop().create_task(self._keep_house(), name="peerchat-housekeeping")
 
@@ -147,6 +151,7 @@ class Hub:
                 room.gap_task.cancel()
         for task in list(self._tasks):
             task.cancel()
+        await self.crisis.stop()
         await self.broker.close()
 
     async def _keep_house(self) -> None:
@@ -204,12 +209,17 @@ class Hub:
         """Facilitators and staff are on duty when they connect, until they say otherwise."""
         if session.moderator:
             await self.moderation.set_duty(session, True)
+            await self.crisis.attach(session)
 
     async def detach(self, session: Session) -> None:
         for room_id in list(session.rooms):
             await self._leave(session, room_id)
         if session.moderator:
             self._moderators.discard(session)
+            try:
+                await self.crisis.detach(session)
+            except StoreUnavailable:
+                log.warning("user %s: staff presence not cleared: store unavailable", session.user.id)
             if session.on_duty:
                 try:
                     await self.moderation.set_duty(session, False)
@@ -266,6 +276,8 @@ class Hub:
 
     def room_config(self, room_id: str) -> RoomConfig:
         room = self._room_configs.get(room_id)
+        if room is None and is_case_room(room_id):
+            return self.crisis.room_config(room_id)
         if room is None:
             raise ProtocolError(ErrorCode.NO_SUCH_ROOM, "no such room")
         return room
@@ -302,6 +314,8 @@ class Hub:
                     log.warning("could not unsubscribe from room %s: broker unavailable", room.id)
 
     async def join(self, session: Session, frame: f.Join) -> None:
+        if is_case_room(frame.room):
+            await self.crisis.check_join(session, frame.room)
         config = self.room_config(frame.room)
         room = self._rooms.get(frame.room)
         if room is not None and session.peer.id in room.members:
@@ -395,7 +409,15 @@ class Hub:
         if wait:
             raise ProtocolError(ErrorCode.RATE_LIMITED, f"sending too fast; wait {wait:.1f} s")
         config = self.room_config(frame.room)
-        verdict = self.moderation.screen(session, config, frame.text, now)
+        if is_case_room(frame.room):
+            # The private crisis room: only its two parties, only while claimed, and not screened
+            # (see server.hub.crisis for why).
+            await self.crisis.check_send(session, frame.room)
+            verdict = None
+        else:
+            verdict = self.moderation.screen(session, config, frame.text, now)
+            if verdict is not None:
+                self.crisis.resources(session, config, verdict)
         held = verdict is not None and verdict.hold(config.policy)
         # Shielded: once accepted, a message is stored and published even if its sender goes away.
         message = await asyncio.shield(self._store_and_publish(frame.room, member.user, frame.text,
@@ -418,6 +440,8 @@ class Hub:
             if held:
                 self.metrics.held.inc()
             if verdict is not None:
+                if verdict.label is Label.CRISIS:
+                    self.spawn(self.crisis.open_case(message, verdict))
                 await self.moderation.flag_message(message, verdict, held)
         return message
 
@@ -450,10 +474,6 @@ class Hub:
 
     async def ping(self, session: Session, frame: f.Ping) -> dict[str, Any]:
         return f.reply("pong", frame.rid)
-
-    async def staff(self, session: Session, frame: f.Staff) -> dict[str, Any]:
-        # Crisis frames (cases) are the next issue: refused for every role until then.
-        raise ProtocolError(ErrorCode.FORBIDDEN, f"'{frame.type}' needs a staff account")
 
     # -- fan-out ---------------------------------------------------------------------------------
 

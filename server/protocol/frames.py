@@ -81,11 +81,32 @@ class Ping:
 
 @dataclass(frozen=True, slots=True)
 class Staff:
-    """A crisis frame (`cases`, `case_update`) of the next issue: the fields stay raw until the
-    role behind the connection is known to be allowed to send it."""
+    """A crisis frame (`cases`, `case_update`): the fields stay raw until the role behind the
+    connection is known to be allowed to send it; then `parse_staff` makes it typed."""
 
     type: str
     fields: Mapping[str, Any]
+    rid: Rid = None
+
+
+# -- crisis (role staff) -------------------------------------------------------------------------
+
+CASE_ACTIONS = frozenset({"ack", "claim", "resolve"})
+MAX_NOTE_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Cases:
+    """The unresolved crisis cases."""
+
+    rid: Rid = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseUpdate:
+    case: str
+    action: str
+    note: str | None = None
     rid: Rid = None
 
 
@@ -318,6 +339,22 @@ def parse(frame: Mapping[str, Any], max_text: int) -> ClientFrame:
         return parser(frame, rid, max_text)
     except ProtocolError as exc:
         raise exc.with_rid(rid) from None
+
+
+def parse_staff(frame: Staff) -> Cases | CaseUpdate:
+    """The typed crisis frame, once the hub knows its sender may send it; raises `ProtocolError`."""
+    fields = frame.fields
+    try:
+        if frame.type == "cases":
+            return Cases(frame.rid)
+        case = _str(fields, "case", MAX_ID_CHARS)
+        action = _str(fields, "action", 16)
+        assert case is not None
+        if action not in CASE_ACTIONS:
+            raise ProtocolError(ErrorCode.BAD_FRAME, f"'action' must be one of {', '.join(sorted(CASE_ACTIONS))}")
+        return CaseUpdate(case, action, _str(fields, "note", MAX_NOTE_CHARS, required=False), frame.rid)
+    except ProtocolError as exc:
+        raise exc.with_rid(frame.rid) from None
 
 
 def reply(kind: str, rid: Rid, **fields: Any) -> dict[str, Any]:

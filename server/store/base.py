@@ -7,6 +7,7 @@ the nonce check), so they belong behind one seam, whatever backs it.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -136,6 +137,99 @@ class AuditEntry:
     def wire(self) -> dict[str, object]:
         return {"ts": self.ts, "actor": self.actor, "action": self.action, "room": self.room,
                 "seq": self.seq, "target": self.target, "detail": self.detail}
+
+
+# -- crisis cases ---------------------------------------------------------------------------------
+# Every transition a case can make, as data: action -> (the states it may start from, the state it
+# leads to). Both stores apply this table atomically, and the hub and the docs read it from here.
+CASE_STATES = ("open", "acknowledged", "claimed", "resolved")
+CASE_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "ack": (("open",), "acknowledged"),
+    "claim": (("open", "acknowledged"), "claimed"),
+    "resolve": (("open", "acknowledged", "claimed"), "resolved"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEvent:
+    """One line of a case's history: what happened, when, by whom (None: the system)."""
+
+    ts: int
+    action: str  # opened | joined | raised | ack | claim | resolve
+    by: User | None = None
+    note: str = ""  # a staff member's note; never the member's text
+    seq: int = 0  # opened, joined: the message's seq
+    room: str = ""
+    severity: int = 0
+
+    def wire(self) -> dict[str, object]:
+        frame: dict[str, object] = {"ts": self.ts, "action": self.action}
+        if self.by is not None:
+            frame["by"] = self.by.wire()
+        for key in ("note", "seq", "room", "severity"):
+            if getattr(self, key):
+                frame[key] = getattr(self, key)
+        return frame
+
+    def to_json(self) -> str:
+        return json.dumps(self.wire(), separators=(",", ":"))
+
+    @staticmethod
+    def from_wire(data: dict[str, object]) -> CaseEvent:
+        by = data.get("by")
+        return CaseEvent(int(data["ts"]), str(data["action"]),  # type: ignore[call-overload]
+                         User.from_wire(by) if isinstance(by, dict) else None, str(data.get("note", "")),
+                         int(data.get("seq", 0)), str(data.get("room", "")),  # type: ignore[call-overload]
+                         int(data.get("severity", 0)))  # type: ignore[call-overload]
+
+
+def case_events(raw: str | bytes | None) -> tuple[CaseEvent, ...]:
+    """A case's history from its stored JSON array."""
+    return tuple(CaseEvent.from_wire(e) for e in json.loads(raw)) if raw else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A member in crisis, and what staff did about it. One unresolved case per member: their
+    further crisis messages join it (`severity` is the highest seen). `room`, `seq` and `excerpt`
+    are the message that opened it. The escalation timer is derived from `opened` and
+    `last_raised`, so any node can pick it up after another died."""
+
+    id: str
+    user: User
+    room: str
+    seq: int
+    severity: int
+    excerpt: str
+    opened: int  # ms
+    categories: tuple[str, ...] = ()
+    state: str = "open"
+    claimed_by: User | None = None
+    last_raised: int = 0  # ms of the last escalation; 0: never raised again
+    raises: int = 0  # escalations so far
+    closed: int = 0  # ms it was resolved
+    outcome: str = ""  # the resolving note
+    history: tuple[CaseEvent, ...] = ()
+
+    @property
+    def private_room(self) -> str:
+        return f"case:{self.id}"
+
+    def wire(self, notes: bool = True) -> dict[str, object]:
+        frame: dict[str, object] = {
+            "id": self.id, "state": self.state, "severity": self.severity, "room": self.room, "seq": self.seq,
+            "user": self.user.wire(), "excerpt": self.excerpt, "opened": self.opened,
+            "categories": list(self.categories), "raises": self.raises}
+        if self.claimed_by is not None:
+            frame["claimed_by"] = self.claimed_by.wire()
+        if self.last_raised:
+            frame["last_raised"] = self.last_raised
+        if self.closed:
+            frame["closed"] = self.closed
+            frame["outcome"] = self.outcome
+        if notes:
+            frame["history"] = [e.wire() for e in self.history]
+        return frame
 
 
 class Store(ABC):
@@ -270,3 +364,37 @@ class Store(ABC):
     @abstractmethod
     async def audit(self, since_ms: int = 0, limit: int = 1000) -> list[AuditEntry]:
         """Audit entries since `since_ms`, oldest first; retention drops older ones."""
+
+    # -- crisis cases ------------------------------------------------------------------------------
+    # Durable, shared by every node: a restart or a node's death loses no case and no timer.
+
+    @abstractmethod
+    async def case_open(self, case: Case) -> tuple[Case, bool]:
+        """Open `case`, or, when its member already has an unresolved case, join that one: its
+        severity rises to the higher of the two and a `joined` event is added to its history.
+        Atomic per member, on every node. The stored case, and whether it is new."""
+
+    @abstractmethod
+    async def case(self, case_id: str) -> Case | None: ...
+
+    @abstractmethod
+    async def cases(self, unresolved: bool = True, limit: int = 500) -> list[Case]:
+        """Cases by severity (highest first), then age (oldest first): the unresolved ones, or all
+        that retention still keeps."""
+
+    @abstractmethod
+    async def case_update(self, case_id: str, action: str, by: User, note: str, now_ms: int) -> Case | None:
+        """Apply `action` (a key of `CASE_TRANSITIONS`) atomically: the case afterwards, with the event
+        in its history (a claim records `by` as `claimed_by`, a resolve `note` as the outcome), or
+        None when there is no such case or its state does not allow the action (another staff
+        member, on any node, got there first)."""
+
+    @abstractmethod
+    async def case_raised(self, case_id: str, last_raised: int, now_ms: int) -> Case | None:
+        """Record an escalation of an `open` case whose `last_raised` is still `last_raised`: the
+        case afterwards, or None (acknowledged meanwhile, or raised already by another node)."""
+
+    @abstractmethod
+    async def lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        """Take the lease `name` for `holder`, or renew it if `holder` has it: whether `holder`
+        holds it now. A holder that stops renewing loses it after `ttl_ms`."""

@@ -28,9 +28,12 @@ from redis.exceptions import RedisError
 from server.protocol.model import Message, User
 from server.store import redis_scripts as lua
 from server.store.base import (
+    CASE_TRANSITIONS,
     Account,
     Appended,
     AuditEntry,
+    Case,
+    CaseEvent,
     Flag,
     Page,
     PresenceChange,
@@ -39,6 +42,7 @@ from server.store.base import (
     Sanction,
     Store,
     StoreUnavailable,
+    case_events,
 )
 
 log = logging.getLogger(__name__)
@@ -84,7 +88,8 @@ class RedisStore(Store):
         self.node_timeout = node_timeout  # seconds without a heartbeat before a node's members leave
         self._ready = False
         self._scripts = {name: client.register_script(getattr(lua, name))
-                         for name in ("APPEND", "READ", "PRESENCE_ADD", "PRESENCE_REMOVE", "TAKE", "FLAG_DECIDE")}
+                         for name in ("APPEND", "READ", "PRESENCE_ADD", "PRESENCE_REMOVE", "TAKE", "FLAG_DECIDE",
+                                      "CASE_OPEN", "CASE_UPDATE", "CASE_RAISED", "LEASE")}
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -440,3 +445,91 @@ class RedisStore(Store):
             data.pop("n", None)
             entries.append(AuditEntry(**data))
         return entries
+
+    # -- crisis cases ----------------------------------------------------------------------------
+    # One hash tag for all of them, so that each step of a case is one atomic single-slot script.
+
+    _C = f"{PREFIX}{{cases}}:"
+    _C_FIELDS = ("base", "state", "severity", "claimed", "raised", "closed", "history")
+
+    def _ck(self, name: str) -> str:
+        return self._C + name
+
+    async def case_open(self, case: Case) -> tuple[Case, bool]:
+        base = json.dumps({"user": case.user.wire(), "room": case.room, "seq": case.seq, "excerpt": case.excerpt,
+                           "opened": case.opened, "categories": list(case.categories)})
+        opened = CaseEvent(case.opened, "opened", seq=case.seq, room=case.room, severity=case.severity)
+        joined = CaseEvent(case.opened, "joined", seq=case.seq, room=case.room, severity=case.severity)
+        await self._forget_resolved()
+        case_id, new = await self._script(
+            "CASE_OPEN", [self._ck(k) for k in ("user", "unresolved", "base", "state", "severity", "history")],
+            [case.user.id, case.id, base, case.severity, opened.to_json(), joined.to_json()])
+        found = await self.case(_text(case_id))
+        assert found is not None
+        return found, bool(new)
+
+    async def _forget_resolved(self) -> None:
+        """Cases quote what was said: resolved ones are forgotten with the history they quote."""
+        cutoff = int(time.time() * 1000) - self._max_age_ms
+        old = await self._call(lambda: self._redis.zrangebyscore(self._ck("resolved"), "-inf", cutoff))
+        if old:
+            async def forget() -> None:
+                for name in self._C_FIELDS:
+                    await self._redis.hdel(self._ck(name), *old)
+                await self._redis.zrem(self._ck("resolved"), *old)
+
+            await self._call(forget)
+
+    async def _cases(self, ids: list[str]) -> list[Case]:
+        if not ids:
+            return []
+
+        async def read() -> list[list[Any]]:
+            return [await self._redis.hmget(self._ck(name), ids) for name in self._C_FIELDS]
+
+        columns = await self._call(read)
+        found = []
+        for case_id, base, state, severity, claimed, raised, closed, history in zip(ids, *columns, strict=True):
+            if base is None:
+                continue
+            data = json.loads(base)
+            last, _, count = _text(raised or "0|0").partition("|")
+            closed_at, _, outcome = _text(closed or "0|").partition("|")
+            found.append(Case(case_id, User.from_wire(data["user"]), data["room"], int(data["seq"]),
+                              int(severity or 0), data["excerpt"], int(data["opened"]), tuple(data["categories"]),
+                              _text(state), User.from_wire(json.loads(claimed)) if claimed else None, int(last),
+                              int(count), int(closed_at), outcome, case_events(history)))
+        return found
+
+    async def case(self, case_id: str) -> Case | None:
+        found = await self._cases([case_id])
+        return found[0] if found else None
+
+    async def cases(self, unresolved: bool = True, limit: int = 500) -> list[Case]:
+        key = self._ck("unresolved") if unresolved else self._ck("base")
+        ids: list[Any] = list(await self._call(lambda: self._redis.smembers(key)) if unresolved
+                              else await self._call(lambda: self._redis.hkeys(key)))
+        found = await self._cases(sorted(_text(i) for i in ids))
+        found.sort(key=lambda c: (-c.severity, c.opened, c.id))
+        return found[:limit]
+
+    async def case_update(self, case_id: str, action: str, by: User, note: str, now_ms: int) -> Case | None:
+        starts, state = CASE_TRANSITIONS[action]
+        current = await self.case(case_id)
+        if current is None:
+            return None
+        applied = await self._script(
+            "CASE_UPDATE", [self._ck(k) for k in ("state", "claimed", "closed", "history", "user", "unresolved",
+                                                   "resolved")],
+            [case_id, "," + ",".join(starts) + ",", state, json.dumps(by.wire()) if action == "claim" else "",
+             f"{now_ms}|{note}" if action == "resolve" else "", CaseEvent(now_ms, action, by, note).to_json(),
+             current.user.id, now_ms])
+        return await self.case(case_id) if applied else None
+
+    async def case_raised(self, case_id: str, last_raised: int, now_ms: int) -> Case | None:
+        applied = await self._script("CASE_RAISED", [self._ck(k) for k in ("state", "raised", "history")],
+                                     [case_id, str(last_raised), now_ms, CaseEvent(now_ms, "raised").to_json()])
+        return await self.case(case_id) if applied else None
+
+    async def lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        return bool(await self._script("LEASE", [self._ck("lease:" + name)], [holder, ttl_ms]))

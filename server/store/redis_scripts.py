@@ -141,3 +141,78 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return false end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return redis.call('HGET', KEYS[3], ARGV[1])
 """
+
+# Crisis cases: every key carries the hash tag {cases}, so each script runs on one slot. Hashes keyed
+# by case id: base (JSON of what never changes), state, severity, claimed (user JSON), raised
+# ("last_ms|count"), closed ("ms|outcome"), history (JSON array); `user` maps a member to their
+# unresolved case; `unresolved` is the set of unresolved ids; `resolved` scores ids by close time.
+_APPEND_EVENT = """
+local function add_event(key, id, event)
+  local h = redis.call('HGET', key, id)
+  if h then h = string.sub(h, 1, -2) .. ',' .. event .. ']' else h = '[' .. event .. ']' end
+  redis.call('HSET', key, id, h)
+end
+"""
+
+# KEYS: user, unresolved, base, state, severity, history
+# ARGV: user id, new id, base JSON, severity, opened event JSON, joined event JSON
+# Returns {id, 1 if new else 0}
+CASE_OPEN = _APPEND_EVENT + """
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if id and redis.call('SISMEMBER', KEYS[2], id) == 1 then
+  if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[5], id) or '0') then
+    redis.call('HSET', KEYS[5], id, ARGV[4])
+  end
+  add_event(KEYS[6], id, ARGV[6])
+  return {id, 0}
+end
+id = ARGV[2]
+redis.call('HSET', KEYS[1], ARGV[1], id)
+redis.call('SADD', KEYS[2], id)
+redis.call('HSET', KEYS[3], id, ARGV[3])
+redis.call('HSET', KEYS[4], id, 'open')
+redis.call('HSET', KEYS[5], id, ARGV[4])
+add_event(KEYS[6], id, ARGV[5])
+return {id, 1}
+"""
+
+# KEYS: state, claimed, closed, history, user, unresolved, resolved
+# ARGV: id, ",from,states,", new state, claimer JSON ('' unless claim), "ms|outcome" ('' unless resolve),
+#       event JSON, the case's user id, now ms
+# Returns 1 when applied, 0 when the case is missing or its state does not allow it.
+CASE_UPDATE = _APPEND_EVENT + """
+local state = redis.call('HGET', KEYS[1], ARGV[1])
+if not state or not string.find(ARGV[2], ',' .. state .. ',', 1, true) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[1], ARGV[5]) end
+add_event(KEYS[4], ARGV[1], ARGV[6])
+if ARGV[3] == 'resolved' then
+  if redis.call('HGET', KEYS[5], ARGV[7]) == ARGV[1] then redis.call('HDEL', KEYS[5], ARGV[7]) end
+  redis.call('SREM', KEYS[6], ARGV[1])
+  redis.call('ZADD', KEYS[7], ARGV[8], ARGV[1])
+end
+return 1
+"""
+
+# KEYS: state, raised, history; ARGV: id, expected last_raised, now ms, event JSON
+# Records one escalation, once: only while the case is open and nobody raised it since `expected`.
+CASE_RAISED = _APPEND_EVENT + """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= 'open' then return 0 end
+local raised = redis.call('HGET', KEYS[2], ARGV[1]) or '0|0'
+local sep = string.find(raised, '|', 1, true)
+if string.sub(raised, 1, sep - 1) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3] .. '|' .. (tonumber(string.sub(raised, sep + 1)) + 1))
+add_event(KEYS[3], ARGV[1], ARGV[4])
+return 1
+"""
+
+# KEYS: lease; ARGV: holder, ttl ms. Take the lease, or renew it for its holder: 1 if held by holder.
+LEASE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import logging
 import os
 import queue
@@ -31,9 +32,12 @@ from typing import Any, TypeVar
 from server.protocol.model import Message, User
 from server.ratelimit import Buckets
 from server.store.base import (
+    CASE_TRANSITIONS,
     Account,
     Appended,
     AuditEntry,
+    Case,
+    CaseEvent,
     Flag,
     Page,
     PresenceChange,
@@ -42,6 +46,7 @@ from server.store.base import (
     Sanction,
     Store,
     StoreUnavailable,
+    case_events,
 )
 from server.store.presence import PresenceTable
 
@@ -80,6 +85,13 @@ CREATE TABLE IF NOT EXISTS audit (
     room TEXT NOT NULL, seq INTEGER NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
+CREATE TABLE IF NOT EXISTS cases (
+    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, alias TEXT NOT NULL, role TEXT NOT NULL, room TEXT NOT NULL,
+    seq INTEGER NOT NULL, severity INTEGER NOT NULL, excerpt TEXT NOT NULL, opened INTEGER NOT NULL,
+    categories TEXT NOT NULL, state TEXT NOT NULL, claimed_by TEXT, last_raised INTEGER NOT NULL,
+    raises INTEGER NOT NULL, closed INTEGER NOT NULL, outcome TEXT NOT NULL, history TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cases_user ON cases (user_id, state);
 CREATE TABLE IF NOT EXISTS reports (
     id INTEGER PRIMARY KEY, room TEXT NOT NULL, seq INTEGER NOT NULL, reporter_id TEXT NOT NULL,
     reason TEXT, ts INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'open'
@@ -89,6 +101,8 @@ _COLUMNS = "room, seq, ts, user_id, alias, role, text"
 _ACCOUNT = "name, id, role, password_hash, generation, rooms, created, failures, failed_at"
 _FLAG = ("id, room, seq, category, rules, severity, excerpt, user_id, alias, role, ts, state, held, "
          "reporter, reason, decided_by, decided_at")
+_CASE = ("id, user_id, alias, role, room, seq, severity, excerpt, opened, categories, state, claimed_by, "
+         "last_raised, raises, closed, outcome, history")
 NONCE_CACHE = 50_000  # recent (room, user, nonce) keys kept for dedupe; older ones have long been acked
 PRUNE_INTERVAL = 30.0
 
@@ -117,6 +131,25 @@ def _row_flag(row: tuple[Any, ...]) -> Flag:
     return Flag(room, seq, category, tuple(r for r in rules.split(",") if r), severity, excerpt,
                 User(user_id, alias, role), ts, state, id_, bool(held), reporter, reason, decided_by,
                 decided_at)
+
+
+def _row_case(row: tuple[Any, ...]) -> Case:
+    (id_, user_id, alias, role, room, seq, severity, excerpt, opened, categories, state, claimed_by,
+     last_raised, raises, closed, outcome, history) = row
+    return Case(id_, User(user_id, alias, role), room, seq, severity, excerpt, opened,
+                tuple(c for c in categories.split(",") if c), state,
+                User.from_wire(json.loads(claimed_by)) if claimed_by else None, last_raised, raises, closed,
+                outcome, case_events(history))
+
+
+def _read_case(conn: sqlite3.Connection, case_id: str) -> Case | None:
+    row = conn.execute(f"SELECT {_CASE} FROM cases WHERE id = ?", (case_id,)).fetchone()
+    return _row_case(row) if row else None
+
+
+def _add_event(conn: sqlite3.Connection, case_id: str, event: CaseEvent) -> None:
+    conn.execute("UPDATE cases SET history = json_insert(history, '$[#]', json(?)) WHERE id = ?",
+                 (event.to_json(), case_id))
 
 
 def _row_message(row: tuple[Any, ...]) -> Message:
@@ -239,6 +272,7 @@ class SQLiteStore(Store):
         self._presence = PresenceTable()
         self._buckets = Buckets()
         self._pruner: asyncio.Task[None] | None = None
+        self._leases: dict[str, tuple[str, float]] = {}  # one process: leases live in memory
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -382,6 +416,7 @@ class SQLiteStore(Store):
             # Flags quote what was said: they are forgotten with the history they quote.
             conn.execute("DELETE FROM flags WHERE ts < ?", (cutoff,))
             conn.execute("DELETE FROM reports WHERE ts < ?", (cutoff,))
+            conn.execute("DELETE FROM cases WHERE state = 'resolved' AND closed < ?", (cutoff,))
             conn.execute("DELETE FROM audit WHERE ts < ?", (audit_cutoff,))
             conn.execute("DELETE FROM sanctions WHERE until > 0 AND until < ?", (now,))
 
@@ -646,3 +681,85 @@ class SQLiteStore(Store):
             return [AuditEntry(*row) for row in rows]
 
         return await self._read(read)
+
+    # -- crisis cases ----------------------------------------------------------------------------
+
+    async def case_open(self, case: Case) -> tuple[Case, bool]:
+        c = case
+
+        def write(conn: sqlite3.Connection) -> tuple[Case, bool]:
+            row = conn.execute("SELECT id FROM cases WHERE user_id = ? AND state != 'resolved' "
+                               "ORDER BY opened LIMIT 1", (c.user.id,)).fetchone()
+            if row is not None:
+                conn.execute("UPDATE cases SET severity = max(severity, ?) WHERE id = ?", (c.severity, row[0]))
+                _add_event(conn, row[0], CaseEvent(c.opened, "joined", seq=c.seq, room=c.room,
+                                                   severity=c.severity))
+                found = _read_case(conn, row[0])
+                assert found is not None
+                return found, False
+            opened = CaseEvent(c.opened, "opened", seq=c.seq, room=c.room, severity=c.severity)
+            conn.execute(
+                f"INSERT INTO cases ({_CASE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (c.id, c.user.id, c.user.alias, c.user.role, c.room, c.seq, c.severity, c.excerpt, c.opened,
+                 ",".join(c.categories), "open", None, 0, 0, 0, "", f"[{opened.to_json()}]"))
+            made = _read_case(conn, c.id)
+            assert made is not None
+            return made, True
+
+        result: tuple[Case, bool] = await self._write(write)
+        return result
+
+    async def case(self, case_id: str) -> Case | None:
+        return await self._read(lambda conn: _read_case(conn, case_id))
+
+    async def cases(self, unresolved: bool = True, limit: int = 500) -> list[Case]:
+        def read(conn: sqlite3.Connection) -> list[Case]:
+            where = "WHERE state != 'resolved' " if unresolved else ""
+            rows = conn.execute(f"SELECT {_CASE} FROM cases {where}ORDER BY severity DESC, opened, id LIMIT ?",
+                                (limit,)).fetchall()
+            return [_row_case(r) for r in rows]
+
+        return await self._read(read)
+
+    async def case_update(self, case_id: str, action: str, by: User, note: str, now_ms: int) -> Case | None:
+        starts, state = CASE_TRANSITIONS[action]
+
+        def write(conn: sqlite3.Connection) -> Case | None:
+            marks = ", ".join("?" for _ in starts)
+            sets, args = "state = ?", [state]
+            if action == "claim":
+                sets += ", claimed_by = ?"
+                args.append(json.dumps(by.wire()))
+            elif action == "resolve":
+                sets += ", closed = ?, outcome = ?"
+                args += [now_ms, note]  # type: ignore[list-item]
+            changed = conn.execute(f"UPDATE cases SET {sets} WHERE id = ? AND state IN ({marks})",
+                                   (*args, case_id, *starts)).rowcount
+            if not changed:
+                return None
+            _add_event(conn, case_id, CaseEvent(now_ms, action, by, note))
+            return _read_case(conn, case_id)
+
+        result: Case | None = await self._write(write)
+        return result
+
+    async def case_raised(self, case_id: str, last_raised: int, now_ms: int) -> Case | None:
+        def write(conn: sqlite3.Connection) -> Case | None:
+            changed = conn.execute("UPDATE cases SET last_raised = ?, raises = raises + 1 "
+                                   "WHERE id = ? AND state = 'open' AND last_raised = ?",
+                                   (now_ms, case_id, last_raised)).rowcount
+            if not changed:
+                return None
+            _add_event(conn, case_id, CaseEvent(now_ms, "raised"))
+            return _read_case(conn, case_id)
+
+        result: Case | None = await self._write(write)
+        return result
+
+    async def lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        now = time.monotonic()
+        current = self._leases.get(name)
+        if current is not None and current[0] != holder and current[1] > now:
+            return False
+        self._leases[name] = (holder, now + ttl_ms / 1000)
+        return True

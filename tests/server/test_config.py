@@ -67,3 +67,36 @@ def test_a_typo_in_a_room_policy_is_an_error(tmp_path) -> None:
     path.write_text('[[rooms]]\nid = "a"\ntitle = "A"\ntopic = "t"\n[rooms.moderation]\nhodl = ["contact"]\n')
     with pytest.raises(ConfigError, match="hodl"):
         load_settings({"config_file": path}, env={})
+
+
+def test_crisis_defaults_and_resources_per_locale(tmp_path: Path) -> None:
+    crisis = load_settings({}, {}).crisis
+    assert crisis.escalation_seconds == 60 and crisis.webhook_url is None and not crisis.webhook_include_text
+    us = {r.contact for r in crisis.resources_for()}
+    assert {"Call or text 988", "Text HOME to 741741", "1-800-662-4357", "Call 911"} <= us
+    assert any("116 123" in r.contact for r in crisis.resources_for("en-GB"))
+    assert crisis.resources_for("xx-XX") == crisis.resources_for()  # unknown locale: the deployment's
+    config = tmp_path / "c.toml"
+    config.write_text('[crisis]\nescalation_seconds = 90\nlocale = "de-DE"\nwebhook_url = "https://pager.example/h"\n'
+                      'webhook_secret = "s3cret"\n[[crisis.resources.de-DE]]\nname = "Telefonseelsorge"\n'
+                      'contact = "0800 111 0 111"\nhours = "24/7"\n'
+                      '[[rooms]]\nid = "r"\ntitle = "R"\ntopic = "t"\nlocale = "en-GB"\n')
+    settings = load_settings({}, {"PEERCHAT_CONFIG": str(config), "PEERCHAT_ESCALATION_SECONDS": "2",
+                                  "PEERCHAT_WEBHOOK_INCLUDE_TEXT": "true"})
+    crisis = settings.crisis
+    assert crisis.escalation_seconds == 2 and crisis.webhook_include_text and crisis.webhook_secret == "s3cret"
+    assert [r.name for r in crisis.resources_for()] == ["Telefonseelsorge"]
+    assert settings.rooms[0].locale == "en-GB" and crisis.resources_for("en-US")  # the defaults stay
+
+
+def test_crisis_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="webhook_secret"):
+        load_settings({}, {"PEERCHAT_WEBHOOK_URL": "https://pager.example/h"})
+    with pytest.raises(ConfigError, match="http"):
+        load_settings({}, {"PEERCHAT_WEBHOOK_URL": "ftp://x", "PEERCHAT_WEBHOOK_SECRET": "s"})
+    with pytest.raises(ConfigError, match="escalation_seconds"):
+        load_settings({}, {"PEERCHAT_ESCALATION_SECONDS": "0"})
+    config = tmp_path / "c.toml"
+    config.write_text('[crisis]\nsurprise = 1\n')
+    with pytest.raises(ConfigError, match="surprise"):
+        load_settings({}, {"PEERCHAT_CONFIG": str(config)})

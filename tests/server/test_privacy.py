@@ -10,7 +10,7 @@ import secrets
 
 import httpx
 
-from tests.support import Client
+from tests.support import Client, WebhookReceiver
 
 
 async def test_logs_hold_no_text_token_device_key_or_address(make_server) -> None:
@@ -61,3 +61,37 @@ async def test_logs_hold_no_text_token_device_key_or_address(make_server) -> Non
     for address in ("127.0.0.1", "203.0.113.9", "::1"):
         assert address not in logs
     assert a.user["alias"] not in logs
+
+
+
+async def test_crisis_cases_notes_and_webhook_payloads_stay_out_of_logs_and_off_the_wire(make_server) -> None:
+    """A crisis message, the staff notes on its case and the webhook it fires: none of the member's
+    words or the notes reach the logs, and the webhook carries no message text by default."""
+    receiver = await WebhookReceiver().start()
+    try:
+        server = make_server(env={"PEERCHAT_LOG_LEVEL": "debug", "PEERCHAT_ESCALATION_SECONDS": "30",
+                                  "PEERCHAT_WEBHOOK_URL": receiver.url, "PEERCHAT_WEBHOOK_SECRET": "hook-secret"})
+        marker = secrets.token_hex(6)
+        crisis = f"i want to kill myself tonight {marker}"
+        note = f"called the member back {secrets.token_hex(6)}"
+        member = await Client.open(server)
+        await member.join("t00")
+        await member.say("t00", crisis)  # no staff connected: the webhook fires at once
+        await receiver.wait_for(lambda bodies: any(b["event"] == "case_opened" for b in bodies))
+        server.add_user("privacy-staff", "staff")
+        staff = await Client.open(server, token=server.staff_token("privacy-staff"))
+        case_id = (await staff.request({"t": "cases"}))["cases"][0]["id"]
+        for action in ("ack", "claim", "resolve"):
+            reply = await staff.request({"t": "case_update", "case": case_id, "action": action, "note": note})
+            assert reply["t"] == "ok", reply
+        await member.close()
+        await staff.close()
+        server.stop()
+    finally:
+        await receiver.stop()
+    logs = server.logs()
+    assert "crisis case" in logs  # the case was logged, by id
+    for used in (crisis, marker, note, member.user["alias"]):
+        assert used not in logs, f"logged: {used[:20]}…"
+    for _, body in receiver.requests:
+        assert marker.encode() not in body and b"kill" not in body and b"excerpt" not in body

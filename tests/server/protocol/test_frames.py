@@ -56,3 +56,19 @@ def test_replies_echo_rid_only_when_given() -> None:
     assert f.reply("pong", None) == {"t": "pong"}
     assert f.reply("pong", 3) == {"t": "pong", "rid": 3}
     assert f.error(ErrorCode.MUTED, "m", "x") == {"t": "error", "code": "muted", "message": "m", "rid": "x"}
+
+
+def test_staff_frames_are_typed_once_allowed() -> None:
+    from server.protocol.errors import ProtocolError
+    staff = f.parse({"t": "case_update", "case": "c1", "action": "claim", "note": "on it", "rid": 4}, 10)
+    assert isinstance(staff, f.Staff)
+    assert f.parse_staff(staff) == f.CaseUpdate("c1", "claim", "on it", 4)
+    assert f.parse_staff(f.parse({"t": "cases"}, 10)) == f.Cases()  # type: ignore[arg-type]
+    for bad in ({"t": "case_update", "case": "c1", "action": "dance"}, {"t": "case_update", "action": "ack"},
+                {"t": "case_update", "case": "c1", "action": "ack", "note": "x" * 3000}):
+        try:
+            f.parse_staff(f.parse({**bad, "rid": 9}, 10))  # type: ignore[arg-type]
+        except ProtocolError as exc:
+            assert exc.rid == 9
+        else:
+            raise AssertionError(bad)

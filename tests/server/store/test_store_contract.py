@@ -10,7 +10,7 @@ import pytest
 
 from server import redis_client
 from server.protocol.model import User
-from server.store.base import Report, Store
+from server.store.base import Case, Report, Store
 from server.store.redis import RedisStore
 from server.store.sqlite import SQLiteStore
 
@@ -229,3 +229,80 @@ async def test_sanctions_modes_flags_audit(store: Store) -> None:
     import time
     await store.audit_add(AuditEntry(int(time.time() * 1000), "fac", "ban", "r", 3, "m_a", "1h"))
     assert [e.action for e in await store.audit()] == ["ban"]
+
+
+def _case(case_id: str, user: User = ALICE, severity: int = 2, opened: int = 1000, seq: int = 3) -> Case:
+    return Case(case_id, user, "r", seq, severity, "an excerpt", opened, ("suicide",))
+
+
+async def test_cases_open_join_and_order(store: Store) -> None:
+    first, new = await store.case_open(_case("c1", severity=2))
+    assert new and first.state == "open" and first.categories == ("suicide",) and first.user == ALICE
+    assert [e.action for e in first.history] == ["opened"] and first.history[0].seq == 3
+    # The same member's next crisis message joins the open case and may raise its severity.
+    again, new = await store.case_open(_case("c2", severity=3, opened=1100, seq=7))
+    assert not new and again.id == "c1" and again.severity == 3 and again.seq == 3
+    assert [(e.action, e.seq) for e in again.history] == [("opened", 3), ("joined", 7)]
+    lower, _ = await store.case_open(_case("c3", severity=1, opened=1200))
+    assert lower.severity == 3
+    await store.case_open(_case("b1", BOB, severity=3, opened=2000))
+    await store.case_open(_case("b0", User("m_c", "C"), severity=1, opened=500))
+    assert [c.id for c in await store.cases()] == ["c1", "b1", "b0"]  # severity, then age
+    assert await store.case("nope") is None
+
+
+async def test_case_transitions_apply_once(store: Store) -> None:
+    staff, other = User("a_s", "sam", "staff"), User("a_t", "tia", "staff")
+    await store.case_open(_case("c1"))
+    acked = await store.case_update("c1", "ack", staff, "", 2000)
+    assert acked is not None and acked.state == "acknowledged"
+    assert await store.case_update("c1", "ack", other, "", 2001) is None  # once
+    claims = await asyncio.gather(store.case_update("c1", "claim", staff, "on it", 2100),
+                                  store.case_update("c1", "claim", other, "", 2100))
+    won = [c for c in claims if c is not None]
+    assert len(won) == 1 and won[0].state == "claimed" and won[0].claimed_by in (staff, other)
+    resolved = await store.case_update("c1", "resolve", staff, "talked, safe plan | follow-up", 3000)
+    assert resolved is not None and resolved.state == "resolved" and resolved.closed == 3000
+    assert resolved.outcome == "talked, safe plan | follow-up"
+    assert [e.action for e in resolved.history] == ["opened", "ack", "claim", "resolve"]
+    assert resolved.history[-1].by == staff and resolved.history[-1].note.startswith("talked")
+    assert await store.cases() == [] and [c.id for c in await store.cases(unresolved=False)] == ["c1"]
+    assert await store.case_update("c1", "resolve", staff, "", 3100) is None
+    # Resolved: the member's next crisis opens a new case.
+    _, new = await store.case_open(_case("c2"))
+    assert new
+
+
+async def test_case_escalation_is_recorded_once(store: Store) -> None:
+    await store.case_open(_case("c1"))
+    both = await asyncio.gather(store.case_raised("c1", 0, 5000), store.case_raised("c1", 0, 5001))
+    raised = [c for c in both if c is not None]
+    assert len(raised) == 1 and raised[0].raises == 1 and raised[0].last_raised in (5000, 5001)
+    again = await store.case_raised("c1", raised[0].last_raised, 6000)
+    assert again is not None and again.raises == 2 and again.last_raised == 6000
+    await store.case_update("c1", "ack", User("a_s", "sam", "staff"), "", 6500)
+    assert await store.case_raised("c1", 6000, 7000) is None  # acknowledged: no more escalations
+
+
+async def test_leases_have_one_holder_until_they_expire(store: Store) -> None:
+    assert await store.lease("case:c1", "node-a", 300)
+    assert await store.lease("case:c1", "node-a", 300)  # renewed
+    assert not await store.lease("case:c1", "node-b", 300)
+    await asyncio.sleep(0.4)
+    assert await store.lease("case:c1", "node-b", 300)
+    assert not await store.lease("case:c1", "node-a", 300)
+
+
+async def test_cases_survive_a_restart(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path, 10, 3600)
+    await store.open()
+    await store.case_open(_case("c1"))
+    await store.case_raised("c1", 0, 5000)
+    await store.close()
+    again = SQLiteStore(tmp_path, 10, 3600)
+    await again.open()
+    try:
+        case = await again.case("c1")
+        assert case is not None and case.last_raised == 5000 and case.raises == 1 and case.state == "open"
+    finally:
+        await again.close()
