@@ -357,6 +357,13 @@ export class Chat {
       announce("A member of staff would like to talk with you privately. The invitation is on screen.");
       return;
     }
+    if (f.code === "support_closed" && typeof f.room === "string") {
+      this.v.invite.hide(f.room);
+      const text = f.message || "This private conversation has ended. You can always reach out again.";
+      if (this.isCurrent(f.room)) this.v.room.setClosed(text);
+      announce(text);
+      return;
+    }
     if (f.code === "message_declined" && this.isCurrent(f.room) && typeof f.seq === "number") {
       const msg = this.timeline.messages.get(f.seq);
       if (msg) {

@@ -104,13 +104,13 @@ async function caseUpdate(c, action, note) {
     "The case wasn't updated");
   if (!reply) return false;
   toast({ ack: "Acknowledged.", claim: "Claimed. Opening the private room…", resolve: "Resolved." }[action]);
-  if (action === "claim") openCaseRoom(c);
+  // The claim's `ok` names the private room; `case:ID` is what it is by contract.
+  if (action === "claim") openCaseRoom(c, typeof reply.room === "string" ? reply.room : `case:${c.id}`);
   if (action === "resolve" && caseFeed?.room === `case:${c.id}`) closeCaseRoom();
   return true;
 }
 
-function openCaseRoom(c) {
-  const room = `case:${c.id}`;
+function openCaseRoom(c, room = `case:${c.id}`) {
   byId("case-room").hidden = false;
   byId("case-room-title").textContent = `Private room with ${c.user?.alias ?? "the member"}`;
   showTab("cases");
@@ -221,7 +221,7 @@ function onFrame(f) {
       }
       return;
     case "case":
-      if (f.case) onCase(f.case);
+      if (f.case) onCase(f.case, f.event);
       return;
     case "help":
       helpAlert(f);
@@ -235,11 +235,12 @@ function onFrame(f) {
   else if (f.t === "error" && f.message && f.rid === undefined) toast(f.message);
 }
 
-function onCase(c) {
+function onCase(c, event) {
   const isNew = !cases.get(c.id);
   showCases();
   cases.update(c);
   if (isNew && c.state === "open") announce(`New crisis case, severity ${c.severity}, in ${c.room}.`);
+  else if (event === "escalated") announce(`A crisis case in ${c.room} is still not acknowledged.`);
   if (c.state === "resolved" && caseFeed.room === `case:${c.id}`) closeCaseRoom();
 }
 
@@ -252,6 +253,7 @@ function showCases() {
 async function onWelcome(frame) {
   me = frame.user;
   cases.me = me;
+  cases.canAct = session.isStaff;
   byId("bar-actions").hidden = false;
   if (!onDuty) {
     // The server puts everyone on duty when they connect: keep what they chose.

@@ -1,11 +1,22 @@
 // Crisis cases (staff): every case that is not resolved, most severe first, then oldest first, kept
-// current by the `case` frames the server sends on every change. Acknowledge, claim and resolve each
-// carry the optional note typed on the card. Claiming opens the private room `case:ID`.
+// current by the `case` frames the server sends on every change (`event`: opened, joined, ack,
+// claim, resolve, escalated). Acknowledge, claim and resolve each carry the optional note typed on
+// the card; the notes so far (the case's `history`) are shown on it. Claiming opens the private
+// room `case:ID`. Case ids are opaque strings. Facilitators see cases only while no staff member is
+// connected, and cannot act on them: their cards have no actions.
 import { el, formatTime } from "../dom.js";
 import { SEVERITY } from "./flags.js";
 
 const STATE = { open: "Open, nobody on it yet", acknowledged: "Acknowledged", claimed: "Claimed", resolved: "Resolved" };
 const AGE_EVERY_MS = 30_000;
+
+const ACTION = { ack: "Acknowledged", claim: "Claimed", resolve: "Resolved" };
+
+/** Case ids are long random strings: cards show their first six characters (the title has all). */
+export function shortId(id) {
+  const s = String(id);
+  return s.length > 8 ? s.slice(0, 6) : s;
+}
 
 export function age(ms, now = Date.now()) {
   const minutes = Math.floor(Math.max(0, now - ms) / 60_000);
@@ -31,6 +42,7 @@ export class CasesView {
     this.onOpenRoom = onOpenRoom;
     this.onCount = onCount;
     this.me = null;
+    this.canAct = true; // staff; a facilitator standing in only sees the cases
     this.list.addEventListener("click", (event) => this.onClick(event));
     this.list.addEventListener("input", (event) => {
       const li = event.target.closest("li[data-case]");
@@ -63,7 +75,8 @@ export class CasesView {
   }
 
   sorted() {
-    return [...this.cases.values()].sort((a, b) => (b.severity - a.severity) || (a.opened - b.opened));
+    return [...this.cases.values()].sort((a, b) => (b.severity - a.severity) || (a.opened - b.opened)
+      || String(a.id).localeCompare(String(b.id)));
   }
 
   render() {
@@ -88,6 +101,7 @@ export class CasesView {
 
   card(c) {
     const id = String(c.id);
+    const label = shortId(id);
     const severity = SEVERITY[c.severity] ?? String(c.severity);
     const who = c.user?.alias ?? "someone";
     const by = claimer(c);
@@ -96,12 +110,12 @@ export class CasesView {
       className: "card case",
       tabIndex: -1,
       dataset: { case: id, state: c.state, severity: String(c.severity) },
-      attrs: { "aria-label": `Case ${id}, severity ${severity}, ${who}, ${STATE[c.state] ?? c.state}` },
+      attrs: { "aria-label": `Case ${label}, severity ${severity}, ${who}, ${STATE[c.state] ?? c.state}` },
     });
     const noteId = `case-note-${id}`;
     li.append(
       el("p", { className: "card-head" },
-        el("span", { className: "badge badge-crisis" }, `Case ${id}`),
+        el("span", { className: "badge badge-crisis", attrs: { title: `Case ${id}` } }, `Case ${label}`),
         el("span", { className: `sev sev-${c.severity}` }, `Severity ${c.severity} · ${severity}`),
         el("span", { className: `badge badge-state state-${c.state}` },
           c.state === "claimed" && by ? `Claimed by ${mine ? "you" : by.alias}` : STATE[c.state] ?? c.state)),
@@ -110,8 +124,25 @@ export class CasesView {
         " · opened ", el("time", { dateTime: new Date(c.opened).toISOString(), title: formatTime(c.opened),
           dataset: { opened: String(c.opened) } }, age(c.opened))),
       el("blockquote", { className: "excerpt" }, String(c.excerpt ?? "")),
-      el("label", { htmlFor: noteId, className: "note-label" }, "Note (optional, kept with the case)"),
     );
+    if (c.raises > 0 && c.state === "open") {
+      li.append(el("p", { className: "case-raised" },
+        `Not acknowledged: raised again ${c.raises === 1 ? "once" : `${c.raises} times`}`));
+    }
+    const notes = (Array.isArray(c.history) ? c.history : []).filter((h) => h.note);
+    if (notes.length) {
+      li.append(el("ul", { className: "case-notes", attrs: { "aria-label": "Notes" } },
+        ...notes.map((h) => el("li", {},
+          el("span", { className: "who" }, `${ACTION[h.action] ?? h.action} by ${h.by?.alias ?? "staff"}`),
+          el("time", { dateTime: new Date(h.ts).toISOString() }, ` · ${formatTime(h.ts)}: `),
+          el("span", { className: "note-text" }, String(h.note))))));
+    }
+    if (!this.canAct) {
+      li.append(el("p", { className: "muted" },
+        "No staff member is connected: you see this case so that it is not missed. Staff act on it."));
+      return li;
+    }
+    li.append(el("label", { htmlFor: noteId, className: "note-label" }, "Note (optional, kept with the case)"));
     const note = el("textarea", { id: noteId, rows: 2, maxLength: 2000, value: this.notes.get(id) ?? "" });
     li.append(note);
     const actions = [];

@@ -81,7 +81,9 @@ export class SupportInvite {
     this.panel.focus();
   }
 
-  hide() {
+  /** Hide the offer (only if it is the offer of `room`, when given: that room has closed). */
+  hide(room) {
+    if (room !== undefined && room !== this.room) return;
     this.panel.hidden = true;
   }
 }

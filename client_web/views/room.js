@@ -87,6 +87,7 @@ export class RoomView {
     byId("room-guidelines").open = firstVisit;
     this.clear();
     this.setMembers([]);
+    this.setClosed(null);
     this.text.value = "";
     this.autosize();
     this.section.hidden = false;
@@ -279,6 +280,16 @@ export class RoomView {
     if (this.typingLine.textContent.startsWith(`${alias} `)) this.typingLine.textContent = "";
   }
 
+  /** A room that has ended (a private support room after its case was resolved): what was said
+   * stays readable, the composer goes. `null` opens it again. */
+  setClosed(text) {
+    const note = byId("room-closed");
+    note.textContent = text ?? "";
+    note.hidden = text === null;
+    byId("composer").hidden = text !== null;
+    if (text !== null && document.activeElement === this.text) note.focus();
+  }
+
   showResources(items) {
     const panel = byId("resources-panel");
     byId("resources-items").replaceChildren(...items.map(resourceItem));
@@ -341,17 +352,34 @@ export class RoomView {
   }
 }
 
-function resourceItem(item) {
-  const contact = String(item.contact ?? "");
-  let contactNode = el("span", { className: "contact" }, contact);
-  if (/^\+?[0-9][0-9 ()-]{1,20}$/.test(contact)) {
-    contactNode = el("a", { className: "contact", href: `tel:${contact.replace(/[^0-9+]/g, "")}` }, contact);
-  } else if (/^https:\/\/[^\s]+$/.test(contact)) {
-    contactNode = el("a", { className: "contact", href: contact, rel: "noopener noreferrer", target: "_blank" }, contact);
+const PHONE = "\\+?[0-9][0-9 ()-]{1,20}";
+const digits = (number) => number.replace(/[^0-9+]/g, "");
+
+/** The contact as text, with links only for a phone number (`tel:`, `sms:`) or an `https:` URL.
+ * The server's contacts are short phrases ("Call or text 988", "Text HOME to 741741", "Call 911"):
+ * the number in them becomes the link, the words stay text. */
+function contactNodes(contact) {
+  const tel = (number) => el("a", { className: "contact", href: `tel:${digits(number)}` }, number);
+  let m;
+  if (new RegExp(`^${PHONE}$`).test(contact)) return [tel(contact)];
+  if ((m = contact.match(new RegExp(`^(call or text) (${PHONE})$`, "i")))) {
+    return [`${m[1]} `, tel(m[2]), " · ", el("a", { className: "contact", href: `sms:${digits(m[2])}` }, `text ${m[2]}`)];
   }
+  if ((m = contact.match(new RegExp(`^(call) (${PHONE})$`, "i")))) return [`${m[1]} `, tel(m[2])];
+  if ((m = contact.match(new RegExp(`^text ([A-Za-z0-9]{1,20}) to (${PHONE})$`, "i")))) {
+    const body = encodeURIComponent(m[1]);
+    return [`Text ${m[1]} to `, el("a", { className: "contact", href: `sms:${digits(m[2])}?&body=${body}` }, m[2])];
+  }
+  if (/^https:\/\/[^\s]+$/.test(contact)) {
+    return [el("a", { className: "contact", href: contact, rel: "noopener noreferrer", target: "_blank" }, contact)];
+  }
+  return [el("span", { className: "contact" }, contact)];
+}
+
+function resourceItem(item) {
   return el("li", {},
     el("strong", {}, String(item.name ?? "")),
-    " ", contactNode,
+    " ", el("span", { className: "contact-line" }, ...contactNodes(String(item.contact ?? ""))),
     item.hours ? el("span", { className: "hours" }, ` (${item.hours})`) : null);
 }
 

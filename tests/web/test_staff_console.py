@@ -1,117 +1,33 @@
-"""The staff console's crisis cases, and the member's side of a private support room.
+"""The staff console's crisis cases, and the member's side of a private support room, on a real server.
 
-INJECTED, on purpose: the server's crisis cases are being built in a parallel branch, and today the
-real server answers `cases` and `case_update` with `forbidden` and knows no `case:ID` rooms. So this
-test puts `FakeCases` between each page and the real server (Playwright WebSocket routing). It
-implements the contract of /work/shared/PROTOCOL.md ("Crisis escalation") and nothing more:
+Nothing is injected: a member's crisis message makes the server send the member `resources` and
+open a case; the staff console gets it as a `case` frame, acknowledges, claims and resolves it with
+notes (`case_update`), and talks with the member in the private room `case:ID`, which the member
+joins after the server's `support_invite` notice and which the server closes (`support_closed`).
 
-- INJECTED: the `cases` reply, `case` frames, the `ok` to `case_update`, the member's
-  `notice` `support_invite`, and the whole `case:ID` room (join, send, ack, msg, leave).
-- REAL: sign-in, the staff socket, the member's session, room and crisis message, and the crisis
-  `flag` the real server raises for it (the case is opened from that flag's room and seq).
-
-When the crisis branch lands, the fake goes and the same steps run against the server.
+The test has a server of its own, so that no other test's case is in the staff member's list.
 """
 
 from __future__ import annotations
 
-import json
-import time
+from collections.abc import Callable
 from typing import Any
 
-import msgpack
 import pytest
-from playwright.async_api import Page, WebSocketRoute
+from playwright.async_api import Page
 
-from tests.support import ServerProcess
+from tests.support import Client, ServerProcess
 from tests.web.conftest import NewPage, enter_room, open_app, say, texts
 from tests.web.test_console import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 
-
-class FakeCases:
-    """Passes every frame between a page and the real server, except the crisis-case frames and
-    `case:` rooms, which it answers itself (see the module's docstring)."""
-
-    def __init__(self, initial: list[dict[str, Any]] | None = None) -> None:
-        self.cases: dict[int, dict[str, Any]] = {c["id"]: c for c in initial or []}
-        self.sockets: dict[str, WebSocketRoute] = {}
-        self.users: dict[str, dict[str, Any]] = {}  # page name -> its user, from its welcome
-        self.rooms: dict[str, list[str]] = {}  # case room -> page names joined
-        self.messages: dict[str, list[dict[str, Any]]] = {}
-        self.updates: list[dict[str, Any]] = []  # the case_update frames the staff page sent
-
-    def route(self, name: str):  # type: ignore[no-untyped-def]
-        def handle(ws: WebSocketRoute) -> None:
-            server = ws.connect_to_server()
-            self.sockets[name] = ws
-
-            def from_page(message: str | bytes) -> None:
-                frame = msgpack.unpackb(message) if isinstance(message, bytes) else json.loads(message)
-                if not self.answer(name, frame):
-                    server.send(message)
-
-            def from_server(message: str | bytes) -> None:
-                frame = msgpack.unpackb(message) if isinstance(message, bytes) else {}
-                if frame.get("t") == "welcome":
-                    self.users[name] = frame["user"]
-                ws.send(message)
-
-            ws.on_message(from_page)
-            server.on_message(from_server)
-
-        return handle
-
-    def push(self, name: str, frame: dict[str, Any]) -> None:
-        self.sockets[name].send(msgpack.packb(frame))
-
-    def push_case(self, case: dict[str, Any]) -> None:
-        """INJECTED: a `case` frame, as the server sends on every change."""
-        self.cases[case["id"]] = case
-        self.push("staff", {"t": "case", "case": case})
-
-    def answer(self, name: str, f: dict[str, Any]) -> bool:
-        rid = {"rid": f["rid"]} if "rid" in f else {}
-        t = f.get("t")
-        if t == "cases":
-            self.push(name, {"t": "cases", "cases": [c for c in self.cases.values() if c["state"] != "resolved"],
-                             **rid})
-            return True
-        if t == "case_update":
-            self.updates.append(f)
-            case = dict(self.cases[f["case"]])
-            case["state"] = {"ack": "acknowledged", "claim": "claimed", "resolve": "resolved"}[f["action"]]
-            if f["action"] == "claim":
-                case["claimed_by"] = self.users[name]
-            self.push(name, {"t": "ok", **rid})
-            self.push_case(case)
-            if f["action"] == "claim":
-                self.push("member", {"t": "notice", "code": "support_invite", "room": f"case:{case['id']}",
-                                     "message": "A member of staff would like to talk with you privately."})
-            return True
-        room = f.get("room")
-        if not (isinstance(room, str) and room.startswith("case:")):
-            return False
-        joined = self.rooms.setdefault(room, [])
-        history = self.messages.setdefault(room, [])
-        if t == "join":
-            joined.append(name)
-            self.push(name, {"t": "joined", "room": room, "seq": len(history), "epoch": "fake-case-room",
-                             "history": history, "members": [self.users[n] for n in joined],
-                             "user": self.users[name], **rid})
-        elif t == "send":
-            msg = {"t": "msg", "room": room, "seq": len(history) + 1, "ts": int(time.time() * 1000),
-                   "from": self.users[name], "text": f["text"]}
-            history.append(msg)
-            self.push(name, {"t": "ack", "room": room, "seq": msg["seq"], "status": "sent", **rid})
-            for other in joined:
-                self.push(other, msg)
-        elif t == "leave":
-            if name in joined:
-                joined.remove(name)
-            self.push(name, {"t": "left", "room": room, **rid})
-        return True  # typing, history: nothing to say
+ROOM = "t00"
+CRISIS = "i want to kill myself tonight"  # severity 3
+EARLIER = "i keep thinking about hurting myself"  # severity 2, before it
+LATER = "<b>i do not want to be alive anymore</b>"  # severity 2, after it
+CLAIM_NOTE = "Reached out at once; member still in the group room."
+RESOLVE_NOTE = "Talked for a while; safety plan made; 988 shared."
 
 
 async def signed_in(page: Page, name: str) -> None:
@@ -122,59 +38,82 @@ async def signed_in(page: Page, name: str) -> None:
     await page.wait_for_selector("body[data-ready='true'][data-state='connected']")
 
 
+def case_of(user_id: str, **want: Any) -> Callable[[dict[str, Any]], bool]:
+    def match(frame: dict[str, Any]) -> bool:
+        if frame.get("t") != "case" or frame["case"]["user"]["id"] != user_id:
+            return False
+        return all(frame.get(k) == v or frame["case"].get(k) == v for k, v in want.items())
+    return match
+
+
+async def case_id_of(staff: Page, excerpt: str) -> str:
+    card = staff.locator("#case-list li[data-case]", has=staff.locator(f".excerpt:text-is({excerpt!r})"))
+    await card.wait_for()
+    return str(await card.get_attribute("data-case"))
+
+
 async def test_staff_claims_a_case_and_both_talk_in_the_private_room(
-        server: ServerProcess, room: str, accounts: dict[str, str], new_page: NewPage) -> None:
-    now = int(time.time() * 1000)
-    someone = {"id": "m_other", "alias": "Gentle River 7", "role": "member"}
-    # INJECTED: one case already open when the console connects (the `cases` reply).
-    fake = FakeCases([{"id": 5, "state": "open", "severity": 2, "room": room, "seq": 1, "user": someone,
-                       "excerpt": "everything feels pointless lately", "opened": now - 600_000}])
+        make_server: Callable[..., ServerProcess], new_page: NewPage) -> None:
+    server = make_server()
+    for name in ("sam", "tia"):
+        server.add_user(name, "staff")
+    # A second staff member, as a plain client: hears every change of every case.
+    tia = await Client.open(server, token=server.staff_token("tia"))
+    await tia.request({"t": "duty", "on": False})  # cases still come; flags do not
     staff = await new_page(server.url)
-    await staff.route_web_socket("**/ws", fake.route("staff"))
-    member = await new_page(server.url)
-    await member.route_web_socket("**/ws", fake.route("member"))
-    await signed_in(staff, "staff")
-    await staff.wait_for_selector("#case-list li[data-case='5']")
+    await signed_in(staff, "sam")
     assert await staff.locator("#tab-cases").is_visible()
+    assert await staff.locator("#case-list li").count() == 0
 
+    others = [await Client.open(server), await Client.open(server)]
+    for other in others:
+        await other.join(ROOM)
+    await others[0].say(ROOM, EARLIER)
+    member = await new_page(server.url)
     await open_app(member)
-    await enter_room(member, room)
-    await say(member, "i want to kill myself tonight")
-    # REAL: the server's crisis flag reaches the staff console.
-    flag = staff.locator(f"#flag-list li[data-room='{room}'][data-category='crisis']")
-    await flag.wait_for(state="attached")
-    seq = int(await flag.get_attribute("data-seq") or 0)
-    user = fake.users["member"]
+    await enter_room(member, ROOM)
+    assert await member.locator("#resources-panel").is_hidden()
+    await say(member, CRISIS)
+    # The server's `resources` frame: the panel, with the US defaults.
+    panel = member.locator("#resources-panel")
+    await panel.wait_for(state="visible")
+    assert await panel.locator("a[href='tel:988']").count() == 1
+    assert await panel.locator("a[href='sms:741741?&body=HOME']").count() == 1
+    assert await panel.locator("a[href='tel:911']").count() == 1
+    await others[1].say(ROOM, LATER)
 
-    # INJECTED: the case the server will open for that flag, and a newer, equally severe one.
-    fake.push_case({"id": 7, "state": "open", "severity": 3, "room": room, "seq": seq, "user": user,
-                    "excerpt": "i want to kill myself tonight", "opened": now - 60_000})
-    fake.push_case({"id": 6, "state": "open", "severity": 3, "room": room, "seq": 2, "user": someone,
-                    "excerpt": "<b>not bold</b>", "opened": now - 5_000})
-    await staff.wait_for_selector("#case-list li[data-case='6']")
-    # Most severe first, then oldest first; text stays text.
-    order = await staff.eval_on_selector_all("#case-list li", "ns => ns.map(n => n.dataset.case)")
-    assert order == ["7", "6", "5"]
+    case_id = await case_id_of(staff, CRISIS)
+    await case_id_of(staff, LATER)
+    earlier_id = await case_id_of(staff, EARLIER)
+    # Most severe first, then oldest first; ids are the server's strings; text stays text.
+    order = await staff.eval_on_selector_all("#case-list li[data-case]", "ns => ns.map(n => n.dataset.case)")
+    assert order[0] == case_id and order[1] == earlier_id and len(order) == 3
     assert await staff.locator("#case-list b").count() == 0
     assert await staff.text_content("#cases-count") == "3"
-    card = staff.locator("#case-list li[data-case='7']")
-    assert "opened 1 min ago" in await card.inner_text()
+    card = staff.locator(f"#case-list li[data-case='{case_id}']")
+    assert await card.get_attribute("data-state") == "open"
+    assert await card.get_attribute("data-severity") == "3"
+    assert f"Case {case_id[:6]}" in await card.inner_text()
+    assert "opened just now" in await card.inner_text()
+    member_id = (await tia.expect(case_of_excerpt(CRISIS)))["case"]["user"]["id"]
 
     await card.locator("button[data-action='ack']").click()
-    await staff.wait_for_selector("#case-list li[data-case='7'][data-state='acknowledged']")
-    await card.locator("textarea").fill("Reached out at once; member still in the group room.")
+    await staff.wait_for_selector(f"#case-list li[data-case='{case_id}'][data-state='acknowledged']")
+    await card.locator("textarea").fill(CLAIM_NOTE)
     await card.locator("button[data-action='claim']").click()
-    await staff.wait_for_selector("#case-list li[data-case='7'][data-state='claimed']")
+    await staff.wait_for_selector(f"#case-list li[data-case='{case_id}'][data-state='claimed']")
     assert "Claimed by you" in await card.inner_text()
-    await staff.wait_for_selector("#case-feed ol[data-room='case:7'][data-joined='true']", state="attached")
+    await card.locator(f".case-notes .note-text:text-is({CLAIM_NOTE!r})").wait_for()
+    private = f"case:{case_id}"
+    await staff.wait_for_selector(f"#case-feed ol[data-room='{private}'][data-joined='true']", state="attached")
 
-    # The member is offered the private room and chooses to go.
+    # The member is offered the private room (the server's `support_invite`) and chooses to go.
     invite = member.locator("#support-invite")
     await invite.wait_for(state="visible")
     assert await member.evaluate("() => document.activeElement.id") == "support-invite"
-    assert await member.locator("body[data-joined='case:7']").count() == 0, "an offer, not a move"
+    assert await member.locator(f"body[data-joined='{private}']").count() == 0, "an offer, not a move"
     await member.click("#support-join")
-    await member.wait_for_selector("body[data-joined='case:7']")
+    await member.wait_for_selector(f"body[data-joined='{private}']")
     assert await member.text_content("#room-title") == "Private support"
 
     await say(member, "thank you for reaching out")
@@ -183,14 +122,27 @@ async def test_staff_claims_a_case_and_both_talk_in_the_private_room(
     await staff.press("#case-feed textarea", "Enter")
     await member.wait_for_selector("#messages li.msg .text:text-is(\"I'm here with you. Are you safe right now?\")")
     assert await texts(member) == ["thank you for reaching out", "I'm here with you. Are you safe right now?"]
+    # Not screened: no flag, no case for what is said in the private room.
+    assert await staff.locator(f"#flag-list li[data-room='{private}']").count() == 0
 
-    await card.locator("textarea").fill("Talked for a while; safety plan made; 988 shared.")
+    await card.locator("textarea").fill(RESOLVE_NOTE)
     await card.locator("button[data-action='resolve']").click()
     await card.wait_for(state="detached")
     await staff.wait_for_selector("#case-room", state="hidden")
-    assert [(u["action"], u.get("note")) for u in fake.updates] == [
-        ("ack", None),
-        ("claim", "Reached out at once; member still in the group room."),
-        ("resolve", "Talked for a while; safety plan made; 988 shared."),
-    ]
     assert await staff.text_content("#cases-count") == "2"
+    # The server's `support_closed`: the conversation stays readable, the composer goes.
+    closed = member.locator("#room-closed")
+    await closed.wait_for(state="visible")
+    assert "ended" in await closed.inner_text()
+    assert await member.locator("#composer").is_hidden()
+    assert len(await texts(member)) == 2
+
+    # What the server kept: each action with its note, in order, by the console's staff member.
+    resolved = (await tia.expect(case_of(member_id, state="resolved", event="resolve")))["case"]
+    assert [(h["action"], h.get("note")) for h in resolved["history"]] == [
+        ("opened", None), ("ack", None), ("claim", CLAIM_NOTE), ("resolve", RESOLVE_NOTE)]
+    assert resolved["claimed_by"]["alias"] == "sam" and resolved["outcome"] == RESOLVE_NOTE
+
+
+def case_of_excerpt(excerpt: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda frame: frame.get("t") == "case" and frame["case"]["excerpt"] == excerpt
