@@ -1,16 +1,14 @@
 """The facilitator console against the real server: sign-in, the live flags queue and its actions,
 held messages, the roster, slow mode and lock, knocks, the duty switch and the call for help.
 
-Everything here is the real server's behaviour except one frame: the `resources` frame a member
-gets for a crisis message is INJECTED into the member's socket (the crisis branch that makes the
-server send it has not landed yet); the flag, the hide and everything else are real.
+Everything here is the real server's behaviour: nothing is injected (the member's `resources`
+panel comes from the server's own frame for a crisis message).
 """
 
 from __future__ import annotations
 
-import msgpack
 import pytest
-from playwright.async_api import Page, WebSocketRoute
+from playwright.async_api import Page
 
 from tests.support import Client, ServerProcess
 from tests.web.conftest import NewPage, allow_errors, enter_room, open_app, say, texts
@@ -81,16 +79,9 @@ async def test_login_refuses_a_wrong_password_and_keeps_apart_from_a_member(
 
 async def test_crisis_message_flags_and_hide_removes_it_for_everyone(
         server: ServerProcess, room: str, accounts: dict[str, str], new_page: NewPage) -> None:
-    sockets: list[WebSocketRoute] = []
-
-    def through(ws: WebSocketRoute) -> None:
-        ws.connect_to_server()  # every frame passes; the test adds the `resources` frame below
-        sockets.append(ws)
-
     console = await new_page(server.url)
     await open_console(console)
     alice = await new_page(server.url)
-    await alice.route_web_socket("**/ws", through)
     bob = await new_page(server.url)
     for page in (alice, bob):
         await open_app(page)
@@ -99,10 +90,9 @@ async def test_crisis_message_flags_and_hide_removes_it_for_everyone(
     await say(alice, "i want to kill myself tonight")
     await bob.wait_for_selector("#messages li.msg .text:text-is('i want to kill myself tonight')")
 
-    # INJECTED: the server does not send `resources` yet (crisis branch); this is the frame it will send.
-    sockets[-1].send(msgpack.packb({"t": "resources", "items": [
-        {"name": "988 Suicide & Crisis Lifeline", "contact": "988", "hours": "24/7"}]}))
+    # The server's `resources` frame, to the member who wrote it only.
     await alice.locator("#resources-panel").wait_for(state="visible")
+    assert await alice.locator("#resources-panel a[href='tel:988']").count() == 1
     assert await bob.locator("#resources-panel").is_hidden()
 
     # Real: the flag reached the facilitator at once.

@@ -4,10 +4,10 @@ leaves no way back, and nothing identifying is kept longer than the member chose
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
-import msgpack
 import pytest
-from playwright.async_api import Request, Route, WebSocketRoute
+from playwright.async_api import Request, Route
 
 from tests.support import Client, ServerProcess
 from tests.web.conftest import NewPage, enter_room, open_app, say, texts
@@ -54,27 +54,44 @@ async def test_need_help_now_opens_the_crisis_resources(server: ServerProcess, n
     assert await page.evaluate("() => document.activeElement.id") == "help-open"
 
 
-async def test_server_resources_open_a_panel(server: ServerProcess, room: str, new_page: NewPage) -> None:
-    sockets: list[WebSocketRoute] = []
+LOCAL_RESOURCES = """
+[[crisis.resources.en-US]]
+name = "988 Suicide & Crisis Lifeline"
+contact = "Call or text 988"
+hours = "24/7"
 
-    def through(ws: WebSocketRoute) -> None:
-        ws.connect_to_server()  # every frame passes through; the test adds one of its own below
-        sockets.append(ws)
+[[crisis.resources.en-US]]
+name = "<b>Local line</b>"
+contact = "+1 (555) 010-0199"
 
+[[crisis.resources.en-US]]
+name = "Local chat"
+contact = "https://example.org/chat"
+
+[[crisis.resources.en-US]]
+name = "Not a link"
+contact = "javascript:alert(1)"
+"""
+
+
+async def test_server_resources_open_a_panel(make_server: Callable[..., ServerProcess], new_page: NewPage) -> None:
+    """The `resources` frame the server sends for a crisis message, from a deployment's own list
+    (config), as text; links only for phone numbers and https."""
+    server = make_server(extra=LOCAL_RESOURCES)
     page = await new_page(server.url)
-    await page.route_web_socket("**/ws", through)
     await open_app(page)
-    await enter_room(page, room)
+    await enter_room(page, "t00")
     assert await page.locator("#resources-panel").is_hidden()
-    sockets[-1].send(msgpack.packb({"t": "resources", "items": [
-        {"name": "988 Suicide & Crisis Lifeline", "contact": "988", "hours": "24/7"},
-        {"name": "<b>Local line</b>", "contact": "+1 (555) 010-0199"},
-    ]}))
+    await say(page, "i want to kill myself tonight")
     panel = page.locator("#resources-panel")
     await panel.wait_for(state="visible")
     assert await panel.locator("a[href='tel:988']").count() == 1
+    assert await panel.locator("a[href='sms:988']").count() == 1
     assert await panel.locator("a[href='tel:+15550100199']").count() == 1
+    assert await panel.locator("a[href='https://example.org/chat']").count() == 1
+    assert await panel.locator("a[href^='javascript']").count() == 0
     assert "<b>Local line</b>" in await panel.inner_text()
+    assert "javascript:alert(1)" in await panel.inner_text()
     assert await panel.locator("b").count() == 0
     # Focus moves to the panel so a screen reader reads it; the help dialog lists them too.
     assert await page.evaluate("() => document.activeElement.id") == "resources-panel"
