@@ -172,7 +172,13 @@ export class CasesView {
     const note = (this.notes.get(String(c.id)) ?? "").trim() || undefined;
     for (const b of li.querySelectorAll("button")) b.setAttribute("aria-disabled", "true");
     const done = await this.onUpdate(c, button.dataset.action, note);
-    if (done) this.notes.delete(String(c.id));
+    if (done) {
+      // The server's `case` frame (with the note in its history) may have re-rendered the card
+      // before this `ok`: empty the field of the card shown now.
+      this.notes.delete(String(c.id));
+      const field = this.list.querySelector(`li[data-case="${CSS.escape(String(c.id))}"] textarea`);
+      if (field) field.value = "";
+    }
     if (li.isConnected) for (const b of li.querySelectorAll("button")) b.removeAttribute("aria-disabled");
   }
 }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 
 import pytest
 
@@ -72,19 +71,32 @@ CONSOLE_LINES = [
 
 
 async def test_console_screenshots(demo_server: ServerProcess, new_page: NewPage) -> None:
-    """The facilitator console (flags; room, roster and tools) and the staff console (crisis cases,
-    INJECTED through FakeCases until the server has them: see test_staff_console.py)."""
+    """The facilitator console (flags; room, roster and tools) and the staff console: the crisis cases
+    the server opened for the members' messages, one acknowledged, and on the desktop one claimed
+    with its private room."""
     from tests.web.test_console import open_console, pick_room
-    from tests.web.test_staff_console import FakeCases
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     demo_server.add_user("rowan", "facilitator")
     demo_server.add_user("sam", "staff")
+    demo_server.add_user("tia", "staff")
+    # A staff member connected throughout: cases are theirs, so no facilitator sees them.
+    tia = await Client.open(demo_server, token=demo_server.staff_token("tia"))
+    await tia.request({"t": "duty", "on": False})
+    willow = await Client.open(demo_server)
+    await willow.join("alcohol")
+    await willow.say("alcohol", "i do not want to be alive anymore")
+    earlier = await tia.expect(lambda f: f.get("t") == "case" and f["case"]["room"] == "alcohol")
+    reply = await tia.request({"t": "case_update", "case": earlier["case"]["id"], "action": "ack",
+                               "note": "Checked in by text; they are at home with family."})
+    assert reply["t"] == "ok", reply
     members = [await Client.open(demo_server), await Client.open(demo_server)]
-    users = [(await m.join(ROOM))["user"] for m in members]
+    for m in members:
+        await m.join(ROOM)
     for who, text in CONSOLE_LINES:
         await members[who].send({"t": "send", "room": ROOM, "text": text, "rid": text[:20]})
         await members[who].expect(lambda f: f.get("t") == "ack")
+    case = (await tia.expect(lambda f: f.get("t") == "case" and f["case"]["room"] == ROOM))["case"]
 
     shots = []
     for name, viewport in [("phone", PHONE), ("desktop", DESKTOP)]:
@@ -101,24 +113,36 @@ async def test_console_screenshots(demo_server: ServerProcess, new_page: NewPage
             await page.wait_for_selector("#roster li[data-flagged='1']")
             shots.append(await _shot(page, "console-room-phone.png"))
 
-    now = int(time.time() * 1000)
-    cases = [
-        {"id": 12, "state": "open", "severity": 3, "room": ROOM, "seq": 3, "user": users[0],
-         "excerpt": "i want to kill myself tonight", "opened": now - 90_000},
-        {"id": 11, "state": "acknowledged", "severity": 2, "room": "alcohol", "seq": 40,
-         "user": {"id": "m_x", "alias": "Steady Willow 18", "role": "member"},
-         "excerpt": "I don't see the point of any of this anymore", "opened": now - 14 * 60_000},
-    ]
     for name, viewport in [("phone", PHONE), ("desktop", DESKTOP)]:
-        fake = FakeCases(cases)  # INJECTED: the cases (the server's crisis branch has not landed)
+        if name == "desktop":  # the other case is resolved by then: the claimed one and its room fit
+            reply = await tia.request({"t": "case_update", "case": earlier["case"]["id"], "action": "resolve",
+                                       "note": "Safety plan made; back in the group."})
+            assert reply["t"] == "ok", reply
         page = await new_page(demo_server.url, viewport=viewport, color_scheme="light", reduced_motion="reduce")
-        await page.route_web_socket("**/ws", fake.route("staff"))
         await open_console(page, "sam")
-        await page.wait_for_selector("#case-list li[data-case='11']")
+        await page.wait_for_selector(f"#case-list li[data-case='{case['id']}']")
+        if name == "phone":
+            await page.wait_for_selector("#case-list li[data-state='acknowledged'] .case-notes")
         await page.wait_for_selector("#flag-list li[data-category='crisis']", state="attached")
         if name == "desktop":
+            # Claimed from the console: the member accepts the invitation and writes in the private room.
+            card = page.locator(f"#case-list li[data-case='{case['id']}']")
+            await card.locator("textarea").fill("Reaching out now.")
+            await card.locator("button[data-action='claim']").click()
+            private = f"case:{case['id']}"
+            await page.wait_for_selector(f"#case-feed ol[data-room='{private}'][data-joined='true']",
+                                         state="attached")
+            await members[0].expect(lambda f: f.get("t") == "notice" and f.get("code") == "support_invite")
+            await members[0].join(private)
+            await members[0].say(private, "thank you for checking on me. it's been a really bad night")
+            await page.wait_for_selector("#case-feed li.msg")
+            await page.fill("#case-feed textarea", "I'm glad you're here. Are you somewhere safe right now?")
+            await page.press("#case-feed textarea", "Enter")
+            await page.wait_for_selector("#case-feed li.msg.mine")
             await pick_room(page, ROOM)
             await page.wait_for_selector("#roster li[data-flagged='1']")
+            await page.wait_for_selector("#toast", state="hidden")
+            await page.evaluate("() => { document.querySelector('.console-view').scrollTop = 0; }")
         shots.append(await _shot(page, f"console-staff-{name}.png"))
 
     if os.environ.get("PEERCHAT_UPDATE_SCREENSHOTS") == "1":

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from tests.support import Client, ServerProcess
 from tests.web.conftest import NewPage, enter_room, open_app, say, texts
@@ -104,6 +104,7 @@ async def test_staff_claims_a_case_and_both_talk_in_the_private_room(
     await staff.wait_for_selector(f"#case-list li[data-case='{case_id}'][data-state='claimed']")
     assert "Claimed by you" in await card.inner_text()
     await card.locator(f".case-notes .note-text:text-is({CLAIM_NOTE!r})").wait_for()
+    await expect(card.locator("textarea")).to_have_value("")  # a note once sent is not sent again
     private = f"case:{case_id}"
     await staff.wait_for_selector(f"#case-feed ol[data-room='{private}'][data-joined='true']", state="attached")
 
