@@ -6,6 +6,7 @@ deployment passes it in `PEERCHAT_SECRET`; a single process keeps one in `<data-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -15,10 +16,8 @@ def load_or_create_secret(configured: str | None, data_dir: Path) -> bytes:
     if configured:
         return configured.encode()
     path = data_dir / "secret"
-    try:
+    with contextlib.suppress(FileNotFoundError):
         return path.read_bytes().strip()
-    except FileNotFoundError:
-        pass
     data_dir.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48).encode()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

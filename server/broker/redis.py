@@ -14,6 +14,7 @@ after the last `seq` it delivered, so a Redis outage costs latency, never messag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -51,10 +52,8 @@ class RedisBroker(Broker):
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
-            except asyncio.CancelledError:
-                pass
             self._listener = None
         await self._drop_pubsub()
         self._ready = False
@@ -78,10 +77,9 @@ class RedisBroker(Broker):
         self._channels.discard(channel)
         pubsub = self._pubsub
         if pubsub is not None and self._ready:
-            try:
+            # Best effort: a broken connection is replaced by the listener, without this channel.
+            with contextlib.suppress(RedisError, OSError):
                 await (pubsub.sunsubscribe(channel) if self._sharded else pubsub.unsubscribe(channel))
-            except (RedisError, OSError):
-                pass
 
     async def publish(self, channel: str, data: bytes) -> None:
         try:
@@ -97,10 +95,8 @@ class RedisBroker(Broker):
     async def _drop_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
-            try:
+            with contextlib.suppress(RedisError, OSError, RuntimeError):  # it is being thrown away
                 await pubsub.aclose()
-            except (RedisError, OSError, RuntimeError):
-                pass
 
     async def _open_pubsub(self) -> None:
         if self._sharded:
@@ -149,10 +145,8 @@ class RedisBroker(Broker):
             if not pubsub.subscribed:
                 self._changed.clear()
                 await self._redis.ping()  # notice an outage even while subscribed to nothing
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), POLL)
-                except TimeoutError:
-                    pass
                 continue
             self._dispatch(await pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL))
 

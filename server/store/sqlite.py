@@ -14,6 +14,7 @@ one process owns the file (a lock file enforces it), so that counter is the trut
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import logging
@@ -243,10 +244,9 @@ class _Writer:
                 else:
                     future.set_exception(value)
 
-        try:
+        # The loop may have closed under us at shutdown: then nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(settle)
-        except RuntimeError:  # the loop closed under us at shutdown: nobody is waiting any more
-            pass
 
 
 class SQLiteStore(Store):
