@@ -306,3 +306,11 @@ async def test_cases_survive_a_restart(tmp_path: Path) -> None:
         assert case is not None and case.last_raised == 5000 and case.raises == 1 and case.state == "open"
     finally:
         await again.close()
+
+
+def test_case_transitions_stay_within_the_case_states() -> None:
+    from server.store.base import CASE_STATES, CASE_TRANSITIONS
+
+    for action, (sources, target) in CASE_TRANSITIONS.items():
+        assert set(sources) <= set(CASE_STATES) and target in CASE_STATES, action
+    assert "resolved" not in {s for sources, _ in CASE_TRANSITIONS.values() for s in sources}  # final
