@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -94,8 +93,6 @@ class Moderation:
         self.recent = RecentTexts()
         self._sanctions: dict[tuple[str, str, str], Sanction] = {}
         self._modes: dict[str, RoomMode] = {}
-        self._waves: dict[str, deque[float]] = {}
-        self._wave_flagged: dict[str, float] = {}
         self._last_sent: dict[tuple[str, str], float] = {}  # (room, user) -> monotonic, for slow mode
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -196,21 +193,25 @@ class Moderation:
         await self._control({"op": "flag", "flag": flag.wire(), "on_duty": on_duty})
 
     def join_wave(self, session: Session, room_id: str, now: float) -> None:
-        """Count joins of fresh sessions; a burst of them raises a flag by itself (per node)."""
+        """Count joins of fresh sessions; a burst of them raises a flag by itself."""
         if session.moderator or not session.born:
             return
         if time.time() - session.born / 1000 > self.settings.fresh_session_age:
             return
-        window = self.settings.join_wave_window
-        joins = self._waves.setdefault(room_id, deque())
-        joins.append(now)
-        while joins and joins[0] < now - window:
-            joins.popleft()
-        if len(joins) >= self.settings.join_wave and now - self._wave_flagged.get(room_id, -1e9) > window:
-            self._wave_flagged[room_id] = now
-            self.hub.spawn(self.raise_flag(Flag(
-                room_id, 0, "boundary", ("raid.join_wave",), 2,
-                f"{len(joins)} new sessions joined within {int(window)} s", session.user, _now_ms())))
+        self.hub.spawn(self._count_fresh_join(session, room_id))
+
+    async def _count_fresh_join(self, session: Session, room_id: str) -> None:
+        """Fresh joins draw on a bucket of `join_wave - 1` refilled at `join_wave` per window; the join
+        that finds it empty is a wave. The buckets are the store's, so a raid spread over several
+        nodes is counted as one, and a second bucket lets one flag per window through."""
+        window, wave = self.settings.join_wave_window, self.settings.join_wave
+        if not await self.store.take(f"joinwave:{room_id}", wave / window, max(1, wave - 1)):
+            return
+        if await self.store.take(f"joinwave-flag:{room_id}", 1 / window, 1):
+            return
+        await self.raise_flag(Flag(
+            room_id, 0, "boundary", ("raid.join_wave",), 2,
+            f"{wave} or more new sessions joined within {int(window)} s", session.user, _now_ms()))
 
     async def _knock(self, session: Session, room_id: str) -> None:
         await self._control({"op": "knock", "room": room_id, "user": session.user.wire()})

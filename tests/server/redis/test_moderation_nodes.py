@@ -51,3 +51,14 @@ async def test_facilitator_on_one_node_acts_on_a_member_on_the_other(two_nodes) 
     import httpx
     entries = httpx.get(two.url + "/api/audit", headers={"Authorization": f"Bearer {one.staff_token('boss')}"}).json()["entries"]
     assert {"release", "mute", "kick"} <= {e["action"] for e in entries}
+
+
+async def test_a_join_wave_spread_over_two_nodes_is_one_wave(make_server, redis_url: str) -> None:
+    env = {"PEERCHAT_REDIS_URL": redis_url, "PEERCHAT_SECRET": SECRET}
+    one, two = make_server("[moderation]\njoin_wave = 4\n", env=env), make_server("[moderation]\njoin_wave = 4\n", env=env)
+    one.add_user("watch")
+    fac = await Client.open(one, token=one.staff_token("watch"))
+    for node in (one, two, one, two):  # two fresh joins per node: neither node alone sees a wave
+        await (await Client.open(node)).join("t31")
+    wave = (await fac.expect(lambda f: f.get("t") == "flag" and f["flag"]["room"] == "t31", timeout=2 * UNIT))["flag"]
+    assert wave["rules"] == ["raid.join_wave"]
