@@ -10,15 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import pytest
-
-from moderation.cli import EvalReport, score
+from moderation.cli import score
 from moderation.verdict import BOUNDARY_CATEGORIES, CRISIS_CATEGORIES
-
-
-@pytest.fixture(scope="module")
-def report(eval_items: list[dict[str, Any]]) -> EvalReport:
-    return score(eval_items)
+from tests.moderation.floors import assert_every_subcategory_found, assert_floors
 
 
 def test_eval_set_shape(eval_items: list[dict[str, Any]]) -> None:
@@ -38,43 +32,16 @@ def test_eval_set_shape(eval_items: list[dict[str, Any]]) -> None:
     assert {i["label"] for i in spanish} == {"none", "boundary", "crisis"}
 
 
-def test_crisis_recall(report: EvalReport) -> None:
-    assert report.recall("crisis") >= 0.97
-
-
-def test_crisis_precision(report: EvalReport) -> None:
-    assert report.precision("crisis") >= 0.85
-
-
-def test_boundary_f1(report: EvalReport) -> None:
-    assert report.f1("boundary") >= 0.90
-
-
-def test_hard_negative_false_alarms(report: EvalReport) -> None:
-    assert report.hard_negative_false_alarm_rate <= 0.05
+def test_floors(eval_items: list[dict[str, Any]]) -> None:
+    assert_floors(eval_items)
 
 
 def test_spanish_is_held_to_the_same_floors(eval_items: list[dict[str, Any]]) -> None:
-    report = score(i for i in eval_items if i["lang"] == "es")
-    assert report.recall("crisis") >= 0.9
-    assert report.f1("boundary") >= 0.85
-    assert report.hard_negative_false_alarm_rate <= 0.1
+    assert_floors((i for i in eval_items if i["lang"] == "es"), recall=0.9, boundary_f1=0.85, false_alarms=0.1)
 
 
 def test_every_subcategory_is_found(eval_items: list[dict[str, Any]]) -> None:
-    from moderation import classify
-
-    found: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    for item in eval_items:
-        category = item.get("category")
-        if not category:
-            continue
-        total[category] += 1
-        verdict = classify(item["text"], context=item.get("context", ()))
-        found[category] += category in verdict.categories
-    for category, n in total.items():
-        assert found[category] / n >= 0.85, category
+    assert_every_subcategory_found(eval_items)
 
 
 def test_the_report_counts_what_it_is_given() -> None:

@@ -9,14 +9,13 @@ against regressions; they are not a measure of generalisation.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from moderation.cli import EvalReport, score
 from moderation.verdict import BOUNDARY_CATEGORIES, CRISIS_CATEGORIES
+from tests.moderation.floors import assert_every_subcategory_found, assert_floors
 
 DATA = Path(__file__).parent / "data"
 SETS = ("peerchat_fresh.jsonl", "peerchat_fresh2.jsonl")
@@ -30,11 +29,6 @@ def _load(name: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module", params=SETS)
 def items(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
     return _load(request.param)
-
-
-@pytest.fixture(scope="module")
-def report(items: list[dict[str, Any]]) -> EvalReport:
-    return score(items)
 
 
 def test_fresh_set_shape() -> None:
@@ -56,41 +50,13 @@ def test_fresh_sets_share_no_line_with_the_eval_and_dev_sets() -> None:
         assert not [i["text"] for i in _load(name) if i["text"].strip().lower() in seen], name
 
 
-def test_crisis_recall(report: EvalReport) -> None:
-    assert report.recall("crisis") >= 0.97
-
-
-def test_crisis_precision(report: EvalReport) -> None:
-    assert report.precision("crisis") >= 0.85
-
-
-def test_boundary_f1(report: EvalReport) -> None:
-    assert report.f1("boundary") >= 0.90
-
-
-def test_hard_negative_false_alarms(report: EvalReport) -> None:
-    assert report.hard_negative_false_alarm_rate <= 0.05
+def test_floors(items: list[dict[str, Any]]) -> None:
+    assert_floors(items)
 
 
 def test_spanish_holds_the_same_floors(items: list[dict[str, Any]]) -> None:
-    report = score(i for i in items if i["lang"] == "es")
-    assert report.recall("crisis") >= 0.97
-    assert report.precision("crisis") >= 0.85
-    assert report.f1("boundary") >= 0.90
-    assert report.hard_negative_false_alarm_rate <= 0.05
+    assert_floors(i for i in items if i["lang"] == "es")
 
 
 def test_every_subcategory_is_found(items: list[dict[str, Any]]) -> None:
-    from moderation import classify
-
-    found: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    for item in items:
-        category = item.get("category")
-        if not category:
-            continue
-        total[category] += 1
-        verdict = classify(item["text"], context=item.get("context", ()))
-        found[category] += category in verdict.categories
-    for category, n in total.items():
-        assert found[category] / n >= 0.85, category
+    assert_every_subcategory_found(items)
